@@ -1,0 +1,1 @@
+"""Storage: models, the ticket state machine with guarded updates, and service functions."""
