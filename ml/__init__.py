@@ -1,6 +1,6 @@
 """Triage: category, urgency S, sentiment, language and suggested reply for a ticket text."""
 
-from ml.result import CATEGORIES, TriageRequest, TriageResult, Triager, urgency_label
+from ml.result import CATEGORIES, Triager, TriageRequest, TriageResult, urgency_label
 from ml.service import TriageService, load_service
 
 __all__ = [

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from ml.baseline import KeywordTriager, keyword_triage
-from ml.result import TriageRequest, TriageResult, Triager
+from ml.result import Triager, TriageRequest, TriageResult
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from storage.errors import IdempotencyMismatch, Invalid, NotFound, NotHolder, St
 from storage.models import Agent, IdempotencyKey, Ticket, TicketEvent, new_ticket_id, utcnow
 from storage.states import (
     HOLDS_CAPACITY,
-    PIPELINE,
     WAITING,
     Action,
     TicketStatus,

@@ -5,11 +5,12 @@ Revises:
 Create Date: 2026-11-23 03:04:31.984937
 """
 
-from alembic import op
 import sqlalchemy as sa
-import storage.models
+from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
+
+import storage.models
 
 revision = '2b18824457ab'
 down_revision = None

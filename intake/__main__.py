@@ -1,0 +1,53 @@
+"""`python -m intake`: serve the API, the platform endpoints and (embedded mode) the workers."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+
+from aiohttp import web
+
+from intake.app import create_app
+from intake.logs import configure_logging
+from storage.config import Settings, get_settings
+
+log = logging.getLogger("switchboard")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings) -> str | None:
+    """Why this configuration must not start, or None."""
+    if settings.api_token is None and settings.admin_token is None and not is_loopback(settings.host):
+        return (f"refusing to listen on {settings.host} without API_TOKEN and ADMIN_TOKEN: "
+                "set both, or keep HOST=127.0.0.1")
+    return None
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_format)
+    if (problem := check_exposure(settings)) is not None:
+        log.error(problem)
+        sys.exit(2)
+    if settings.api_token is None and settings.admin_token is None:
+        log.warning("no API_TOKEN/ADMIN_TOKEN set: listening on loopback only, without auth")
+    mode = "embedded (SQLite or DATABASE_URL, in-process worker)" if settings.embedded else "Redis broker"
+    log.info("Switchboard on http://%s:%d  mode: %s  database: %s", settings.host, settings.port, mode,
+             settings.database_url.split("@")[-1])
+    log.info("try: curl -s -XPOST localhost:%d/v1/tickets -H 'content-type: application/json' "
+             "-d '{\"body\": \"The site is down for all customers!\"}'", settings.port)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
+                access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The aiohttp application factory: wires storage, workers, ML and the chat adapters together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import dramatiq
+import yaml
+from aiohttp import web
+
+from intake import activity, directory, health, tickets
+from intake.http import auth_middleware, error_middleware, metrics_middleware
+from intake.schemas import AgentIn
+from intake.state import SERVICES, Services
+from ml import TriageService, load_service
+from storage.agents import count_agents, put_agent
+from storage.config import Settings
+from storage.db import Database
+from storage.migrate import migrate
+from workers import broker as brokers
+from workers import sweeper
+from workers.doorbell import Doorbell
+from workers.notify import LogNotifier, Notifier
+from workers.runtime import Runtime, install
+
+log = logging.getLogger("switchboard.intake")
+DEMO_AGENTS = Path(__file__).with_name("demo_agents.yaml")
+
+
+async def load_agents(db: Database, source: str | None) -> int:
+    """Load the roster from AGENTS_FILE (or the demo one) when no agent exists yet."""
+    if not source or await count_agents(db) > 0:
+        return 0
+    path = DEMO_AGENTS if source == "demo" else Path(source)
+    entries = yaml.safe_load(path.read_text()) or []
+    for entry in entries:
+        agent_id = str(entry.pop("id"))
+        await put_agent(db, agent_id, AgentIn.model_validate(entry).model_dump())
+    log.info("loaded %d agents from %s", len(entries), path)
+    return len(entries)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    triage: TriageService | None = None,
+    notifiers: list[Notifier] | None = None,
+    broker: dramatiq.Broker | None = None,
+    start_worker: bool = True,
+    run_sweeper: bool = True,
+) -> web.Application:
+    """Build the app; resources start in `cleanup_ctx` so tests and `python -m intake` share one path."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[metrics_middleware, error_middleware, auth_middleware(settings)],
+    )
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        await migrate(db)
+        await load_agents(db, settings.agents_file)
+        service = triage or await asyncio.to_thread(load_service, settings.triage_model)
+        runtime = Runtime(settings=settings, db=db, triage=service,
+                          notifiers=notifiers if notifiers is not None else [LogNotifier()])
+        install(runtime)
+        loop = asyncio.get_running_loop()
+        chosen = broker or (brokers.redis_broker(settings.redis_url) if settings.redis_url
+                            else brokers.memory_broker(loop))
+        brokers.use(chosen)
+        worker = None
+        if start_worker and settings.embedded:
+            worker = dramatiq.Worker(chosen, worker_threads=8)
+            worker.start()
+        doorbell = Doorbell(in_thread=not settings.embedded)
+        doorbell.start()
+        runtime.doorbell = doorbell
+        svc = Services(settings=settings, runtime=runtime, doorbell=doorbell, broker=chosen, worker=worker)
+        app[SERVICES] = svc
+        sweep_task = asyncio.create_task(sweeper.run(runtime, doorbell)) if run_sweeper else None
+        try:
+            yield
+        finally:
+            if sweep_task is not None:
+                sweep_task.cancel()
+            await doorbell.stop()
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
+            await service.close()
+            await db.dispose()
+            install(None)
+
+    app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(activity.hub_context)
+    tickets.register(app)
+    directory.register(app)
+    activity.register(app)
+    health.register(app)
+    return app
+

@@ -1,0 +1,181 @@
+"""HTTP plumbing shared by every handler: the one error shape, JSON bodies, auth, metrics."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Any, TypeVar
+
+from aiohttp import web
+from prometheus_client import Counter, Histogram
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from storage.config import Settings
+from storage.errors import Conflict, Invalid, NotFound, StorageError
+
+log = logging.getLogger("switchboard.http")
+M = TypeVar("M", bound=BaseModel)
+
+REQUESTS = Counter("switchboard_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "switchboard_http_request_seconds", "HTTP request latency", ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+class ApiError(Exception):
+    """Raised by handlers for a client error with its status, code and details."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> web.Response:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+}
+_STORAGE_STATUS: list[tuple[type[StorageError], int]] = [(NotFound, 404), (Conflict, 409), (Invalid, 422)]
+
+
+def _storage_status(exc: StorageError) -> int:
+    for kind, status in _STORAGE_STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or None, "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every failure leaves as `{"error": {code, message, details}}`; only real bugs are 500."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    except StorageError as exc:
+        return error_response(_storage_status(exc), exc.code, exc.message, exc.details)
+    except ValidationError as exc:
+        return error_response(422, "validation_error", "the request is not valid", _validation_details(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        message = "request body is larger than 1 MiB" if exc.status == 413 else exc.reason
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(exc.status, code, message, headers=headers)
+    except (OperationalError, InterfaceError, PoolTimeout, ConnectionError) as exc:
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return error_response(503, "unavailable", "the database is unavailable; try again shortly",
+                              headers={"Retry-After": "2"})
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            return error_response(503, "unavailable", "the database connection was lost; try again",
+                                  headers={"Retry-After": "2"})
+        raise
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method, route, str(status)).inc()
+
+
+ADMIN_PREFIXES = ("/v1/agents", "/v1/customers", "/v1/admin")
+
+
+def _token_ok(given: str, expected: Any) -> bool:
+    return expected is not None and hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
+
+
+def auth_middleware(settings: Settings) -> Any:
+    """Bearer tokens on /v1 when configured; admin writes need the admin token."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not request.path.startswith("/v1") or (settings.api_token is None and settings.admin_token is None):
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return error_response(401, "unauthorized", "send Authorization: Bearer <token>",
+                                  headers={"WWW-Authenticate": "Bearer"})
+        is_admin = _token_ok(token, settings.admin_token)
+        if not is_admin and not _token_ok(token, settings.api_token):
+            return error_response(401, "unauthorized", "the token is not valid",
+                                  headers={"WWW-Authenticate": "Bearer"})
+        admin_write = request.method in ("POST", "PUT", "PATCH", "DELETE") and request.path.startswith(ADMIN_PREFIXES)
+        if admin_write and not is_admin:
+            return error_response(403, "forbidden", "this change needs the admin token")
+        return await handler(request)
+
+    return middleware
+
+
+async def read_json(request: web.Request, *, allow_empty: bool = False) -> Any:
+    """The request body as JSON: 415 for another content type, 400 when it does not parse."""
+    raw = await request.read()
+    if not raw and allow_empty:
+        return {}
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json",
+                       {"content_type": request.content_type})
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+
+
+async def parse(request: web.Request, model: type[M], *, allow_empty: bool = False) -> M:
+    data = await read_json(request, allow_empty=allow_empty)
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "the body must be a JSON object")
+    return model.model_validate(data)
+
+
+def query_float(request: web.Request, name: str, *, lo: float, hi: float) -> float | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not lo <= value <= hi:
+        raise ApiError(422, "validation_error", f"{name} must be a number from {lo:g} to {hi:g}",
+                       [{"field": name, "message": "out of range"}])
+    return value
+
+
+def query_int(request: web.Request, name: str, *, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.lstrip("-").isdigit() or not lo <= int(raw) <= hi:
+        raise ApiError(422, "validation_error", f"{name} must be a whole number from {lo} to {hi}",
+                       [{"field": name, "message": "out of range"}])
+    return int(raw)

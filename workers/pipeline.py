@@ -1,0 +1,262 @@
+"""The pipeline's steps as idempotent service functions: triage, route, refill, pull, sweep."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from ml import TriageRequest
+from storage import tickets as store
+from storage.agents import find_customer, get_agent, list_agents
+from storage.errors import AtCapacity, Conflict, NotFound
+from storage.models import Agent, Ticket, utcnow
+from storage.states import PIPELINE, Action, TicketStatus
+from workers.routing import AgentProfile, Decision, Need, best_ticket_for, decide
+from workers.runtime import Runtime
+from workers.sla import due_at
+
+log = logging.getLogger("switchboard.pipeline")
+VIP_SIGNAL = "vip_requester"
+
+
+def profile(agent: Agent) -> AgentProfile:
+    return AgentProfile(
+        id=agent.id,
+        skills=frozenset(s.lower() for s in agent.skills),
+        languages=frozenset(agent.languages),
+        capacity=agent.capacity,
+        load=agent.load,
+        clearance=agent.clearance,
+        tier=agent.tier,
+        rate=agent.rate,
+        active=agent.active,
+        last_assigned_at=agent.last_assigned_at,
+    )
+
+
+def need_of(ticket: Ticket) -> Need:
+    return Need(
+        category=ticket.category,
+        topics=tuple(ticket.topics or ()),
+        language=ticket.language or ticket.detected_language,
+        sensitive=ticket.sensitive,
+        budget=ticket.budget,
+        urgency=ticket.urgency or 0.0,
+        vip=VIP_SIGNAL in (ticket.signals or ()),
+    )
+
+
+async def triage(rt: Runtime, ticket_id: str) -> bool:
+    """Triage a received ticket; False when there was nothing to do (already triaged, gone)."""
+    try:
+        ticket = await store.get_ticket(rt.db, ticket_id)
+    except NotFound:
+        return False
+    if ticket.status != TicketStatus.RECEIVED:
+        return False
+    customer = await find_customer(rt.db, ticket.requester_id)
+    request = TriageRequest(
+        text=f"{ticket.subject}\n{ticket.body}".strip(),
+        vip=customer is not None and customer.tier == "vip",
+        language=ticket.language or (customer.language if customer else None),
+    )
+    result = await rt.triage.triage(request)
+    values = {
+        "category": result.category,
+        "confidence": result.confidence,
+        "needs_review": result.needs_review,
+        "urgency": result.urgency,
+        "urgency_label": result.urgency_label,
+        "sentiment": result.sentiment,
+        "detected_language": result.language,
+        "signals": list(result.signals),
+        "suggested_reply": result.suggested_reply,
+        "model": result.model,
+        "due_at": due_at(ticket.created_at, result.urgency, sla_minutes=ticket.sla_minutes),
+    }
+    try:
+        await store.act(rt.db, ticket_id, Action.TRIAGE, actor="triage", channel="pipeline",
+                        values=values, event_data={"category": result.category,
+                                                   "urgency": result.urgency, "model": result.model})
+    except Conflict:
+        return False  # a concurrent delivery of the same message got there first
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """What routing did: `changed` is False when the ticket was already past routing."""
+
+    outcome: str  # assigned | queued | no_candidates | the ticket's status when nothing was done
+    agent_id: str | None = None
+    score: float | None = None
+    reason: tuple[str, ...] = ()
+    changed: bool = False
+
+
+async def _place(rt: Runtime, ticket: Ticket, decision: Decision) -> Routed | None:
+    """Assign to the best candidate still free, or None when every one filled up meanwhile."""
+    for candidate in decision.ranked:
+        try:
+            await store.act(rt.db, ticket.id, Action.ASSIGN, agent_id=candidate.agent_id,
+                            actor="router", channel="pipeline",
+                            values={"routing_score": candidate.score, "routing_reason": list(candidate.reason)},
+                            event_data={"score": candidate.score, "reason": list(candidate.reason)})
+        except AtCapacity:
+            continue  # someone took the last slot since we read the loads
+        return Routed("assigned", candidate.agent_id, candidate.score, candidate.reason, changed=True)
+    return None
+
+
+async def route(rt: Runtime, ticket_id: str) -> Routed:
+    """Route a triaged (or re-route a queued) ticket: assigned to the best free agent, else queued."""
+    try:
+        ticket = await store.get_ticket(rt.db, ticket_id)
+    except NotFound:
+        return Routed("missing")
+    if ticket.status not in (TicketStatus.TRIAGED, TicketStatus.QUEUED):
+        return Routed(ticket.status, ticket.assignee_id)
+    agents = [profile(a) for a in await list_agents(rt.db, active_only=True)]
+    decision = decide(agents, need_of(ticket))
+    try:
+        if decision.outcome == "assigned" and (placed := await _place(rt, ticket, decision)):
+            return placed
+        reason = decision.reason if decision.outcome != "assigned" else ("all fitting agents became full",)
+        outcome = "no_candidates" if decision.outcome == "no_candidates" else "queued"
+        if ticket.status != TicketStatus.TRIAGED:
+            return Routed(outcome, reason=reason)
+        await store.act(rt.db, ticket_id, Action.QUEUE, actor="router", channel="pipeline",
+                        values={"routing_reason": list(reason), "routing_score": None},
+                        event_data={"reason": list(reason), "outcome": outcome})
+        return Routed(outcome, reason=reason, changed=True)
+    except Conflict:
+        fresh = await store.get_ticket(rt.db, ticket_id)
+        return Routed(fresh.status, fresh.assignee_id)
+
+
+async def refill(rt: Runtime, agent_id: str, *, limit: int = 200) -> list[str]:
+    """Give `agent_id` the best waiting tickets they may take until they are full."""
+    assigned: list[str] = []
+    skipped: set[str] = set()
+    while True:
+        try:
+            agent = await get_agent(rt.db, agent_id)
+        except NotFound:
+            return assigned
+        if not agent.active or agent.load >= agent.capacity:
+            return assigned
+        async with rt.db.read() as session:
+            rows = list(await session.scalars(
+                select(Ticket).where(Ticket.status == TicketStatus.QUEUED)
+                .order_by(Ticket.urgency.desc(), Ticket.created_at.asc(), Ticket.id.asc()).limit(limit)
+            ))
+        waiting = [(t.id, need_of(t)) for t in rows if t.id not in skipped]
+        chosen = best_ticket_for(profile(agent), waiting)
+        if chosen is None:
+            return assigned
+        try:
+            await store.act(rt.db, chosen, Action.ASSIGN, agent_id=agent_id, actor="router",
+                            channel="pipeline", values={"routing_reason": ["capacity freed"]},
+                            event_data={"reason": ["capacity freed"]})
+        except AtCapacity:
+            return assigned
+        except Conflict:
+            skipped.add(chosen)
+            continue
+        assigned.append(chosen)
+
+
+async def pull_next(rt: Runtime, agent_id: str, *, limit: int = 200) -> Ticket | None:
+    """Claim for `agent_id` the most urgent waiting ticket they may take (theirs or unassigned)."""
+    agent = await get_agent(rt.db, agent_id)
+    skipped: set[str] = set()
+    for _ in range(20):
+        async with rt.db.read() as session:
+            rows = list(await session.scalars(
+                select(Ticket).where(or_(
+                    Ticket.status == TicketStatus.QUEUED,
+                    (Ticket.status == TicketStatus.ASSIGNED) & (Ticket.assignee_id == agent_id),
+                )).order_by(Ticket.urgency.desc(), Ticket.created_at.asc(), Ticket.id.asc()).limit(limit)
+            ))
+        chosen = best_ticket_for(profile(agent), [(t.id, need_of(t)) for t in rows if t.id not in skipped])
+        if chosen is None:
+            return None
+        try:
+            outcome = await store.act(rt.db, chosen, Action.CLAIM, agent_id=agent_id, actor=agent_id,
+                                      event_data={"via": "queue/next"})
+        except AtCapacity:
+            raise
+        except Conflict:
+            skipped.add(chosen)
+            continue
+        return outcome.ticket
+    return None
+
+
+async def stale(rt: Runtime, *, now: datetime | None = None, limit: int = 500) -> list[tuple[str, str]]:
+    """Tickets stuck in a pipeline state: marked swept (so other sweepers skip them) and returned."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=rt.settings.sweep_after)
+    condition = (
+        Ticket.status.in_([str(s) for s in PIPELINE])
+        & (Ticket.updated_at < cutoff)
+        & or_(Ticket.swept_at.is_(None), Ticket.swept_at < cutoff)
+    )
+    async with rt.db.write() as session:
+        ids = list(await session.scalars(select(Ticket.id).where(condition).limit(limit)))
+        if not ids:
+            return []
+        rows = await session.execute(
+            update(Ticket).where(Ticket.id.in_(ids), condition).values(swept_at=now)
+            .returning(Ticket.id, Ticket.status).execution_options(synchronize_session=False)
+        )
+        return [(row.id, row.status) for row in rows]
+
+
+async def notify(rt: Runtime, ticket_id: str, kind: str) -> None:
+    """Tell every notifier; one that fails must not keep the others from hearing."""
+    errors: list[BaseException] = []
+    for notifier in rt.notifiers:
+        try:
+            await notifier.ticket_event(ticket_id, kind)
+        except Exception as exc:  # collected and re-raised below so Dramatiq retries
+            log.exception("notifier %r failed on %s/%s", notifier, ticket_id, kind)
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+async def accept(rt: Runtime, new: store.NewTicket, *,
+                 idempotency: store.Idempotency | None = None) -> tuple[Ticket, bool]:
+    """Commit a ticket, then ring the doorbell; a repeat of an idempotent request rings nothing."""
+    ticket, created = await store.create_ticket(rt.db, new, idempotency=idempotency)
+    if created:
+        rt.ring(ticket.id)
+    return ticket, created
+
+
+async def perform(rt: Runtime, ticket_id: str, action: Action, *, agent_id: str | None,
+                  note: str | None = None, channel: str = "api") -> Ticket:
+    """A person's action on a ticket from any surface, and everything that follows from it."""
+    outcome = await store.act(rt.db, ticket_id, action, agent_id=agent_id, note=note,
+                              actor=agent_id, channel=channel)
+    rt.notify(ticket_id, str(action))
+    if outcome.freed_agent:
+        for other in await refill(rt, outcome.freed_agent):
+            rt.notify(other, "assigned")
+    if action is Action.REOPEN:
+        routed = await route(rt, ticket_id)
+        if routed.changed:
+            rt.notify(ticket_id, routed.outcome)
+    return await store.get_ticket(rt.db, ticket_id)
+
+
+async def refill_and_notify(rt: Runtime, agent_id: str) -> list[str]:
+    """Refill an agent (new, or more capacity) and tell chat about each assignment."""
+    assigned = await refill(rt, agent_id)
+    for ticket_id in assigned:
+        rt.notify(ticket_id, "assigned")
+    return assigned
