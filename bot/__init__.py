@@ -1,0 +1,1 @@
+"""Chat adapters: Slack (slack-bolt) and Discord (HTTP interactions, discord.py), one view model."""

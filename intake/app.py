@@ -11,6 +11,7 @@ import dramatiq
 import yaml
 from aiohttp import web
 
+from bot import discord, slack
 from intake import activity, directory, health, tickets
 from intake.http import auth_middleware, error_middleware, metrics_middleware
 from intake.schemas import AgentIn
@@ -94,6 +95,9 @@ def create_app(
 
     app.cleanup_ctx.append(resources)
     app.cleanup_ctx.append(activity.hub_context)
+    # After `resources`: their own contexts may use workers.runtime.current() and add notifiers.
+    slack.install(app, settings)
+    discord.install(app, settings)
     tickets.register(app)
     directory.register(app)
     activity.register(app)

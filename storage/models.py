@@ -166,10 +166,30 @@ class TicketEvent(Base):
 
 
 class IdempotencyKey(Base):
+    """A request already seen (API key, Slack retry, Discord interaction, form submission)."""
+
     __tablename__ = "idempotency_keys"
 
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[str | None] = mapped_column(ForeignKey("tickets.id"))
     fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The first answer, for surfaces that must repeat it (a Discord interaction seen twice).
+    response: Mapped[dict[str, Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatMessage(Base):
+    """A message we posted about a ticket (the alert card), so later changes edit it in place."""
+
+    __tablename__ = "chat_messages"
+
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)  # slack | discord
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True, default="alert")
+    channel_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64))  # Slack ts / Discord message id
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    rendered_version: Mapped[int] = mapped_column(Integer, default=0)  # ticket.version last shown
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

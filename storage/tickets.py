@@ -313,12 +313,12 @@ async def _act_once(db: Database, ticket_id: str, action: Action, *, agent_id: s
             if agent_id is None:
                 raise Invalid("agent_id is required", details={"field": "agent_id"})
             values["assignee_id"] = agent_id
-        elif action is Action.COMPLETE and agent_id is not None and agent_id != ticket.assignee_id:
+        elif action in (Action.COMPLETE, Action.RELEASE) and agent_id is not None and agent_id != ticket.assignee_id:
             raise NotHolder(
-                f"only {ticket.assignee_id}, who claimed it, can complete it",
+                f"only {ticket.assignee_id}, who holds it, can {action} it",
                 details={"claimed_by": ticket.assignee_id, "status": current},
             )
-        elif action in (Action.REOPEN, Action.RELEASE):
+        if action in (Action.REOPEN, Action.RELEASE):
             values.setdefault("assignee_id", None)
         # Capacity follows whoever holds the ticket before and after this edge.
         holder = ticket.assignee_id if current in HOLDS_CAPACITY else None

@@ -137,14 +137,14 @@ class App:
 
         return self.client.server.app[SERVICES]
 
-    async def drain(self, timeout: float = 30.0) -> None:
+    async def drain(self, limit: float = 30.0) -> None:
         """Wait until the doorbell and every broker queue are empty (the pipeline is idle)."""
         svc = self.services
         for _ in range(50):
             await asyncio.sleep(0.02)
             if not svc.doorbell._pending.empty():
                 continue
-            await asyncio.to_thread(brokers.join, svc.broker, timeout=timeout)
+            await asyncio.to_thread(brokers.join, svc.broker, timeout=limit)
             await asyncio.sleep(0.02)
             if svc.doorbell._pending.empty() and not any(q.unfinished_tasks for q in svc.broker.queues.values()):
                 return
