@@ -73,7 +73,8 @@ def create_app(
         brokers.use(chosen)
         worker = None
         if start_worker and settings.embedded:
-            worker = dramatiq.Worker(chosen, worker_threads=8)
+            # A short poll keeps shutdown quick; an idle poll of the in-memory queue costs nothing.
+            worker = dramatiq.Worker(chosen, worker_threads=8, worker_timeout=100)
             worker.start()
         doorbell = Doorbell(in_thread=not settings.embedded)
         doorbell.start()

@@ -46,12 +46,16 @@ def _declare_queues(broker: dramatiq.Broker) -> dramatiq.Broker:
     return broker
 
 
-def redis_broker(url: str) -> dramatiq.Broker:
-    """The production broker; workers run it with the `dramatiq` CLI (AsyncIO runs our async actors)."""
+def redis_broker(url: str, loop: asyncio.AbstractEventLoop | None = None) -> dramatiq.Broker:
+    """The production broker; `dramatiq` CLI workers run our async actors on AsyncIO's loop thread.
+
+    With `loop`, actors run on that (already running) loop instead: tests use it to drive a Redis
+    worker in-process.
+    """
     from dramatiq.brokers.redis import RedisBroker
 
     broker = RedisBroker(url=url)
-    broker.add_middleware(AsyncIO())
+    broker.add_middleware(HostLoop(loop) if loop is not None else AsyncIO())
     return _declare_queues(broker)
 
 

@@ -1,0 +1,48 @@
+"""`dramatiq intake.worker`: a Redis-mode worker process running the same actors as embedded mode.
+
+    dramatiq intake.worker --processes 2 --threads 8 --queues ml default chat
+
+This module is the worker's composition root (like `python -m intake` is the server's): it
+picks the broker, then builds the runtime (database, triage model, chat notifiers) once the
+worker boots, so each forked process has its own engine and model.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq.middleware import Middleware
+
+from bot import discord, slack
+from intake.logs import configure_logging
+from ml import load_service
+from storage.config import get_settings
+from storage.db import Database
+from workers import broker as brokers
+from workers.notify import LogNotifier, Notifier
+from workers.runtime import Runtime, install
+
+settings = get_settings()
+configure_logging(settings.log_format)
+if settings.redis_url is None:
+    raise SystemExit("REDIS_URL is not set: without Redis, `python -m intake` runs the workers itself")
+
+broker = brokers.use(brokers.redis_broker(settings.redis_url))
+from workers import actors  # noqa: E402,F401  (declares the actors on the broker set just above)
+
+log = logging.getLogger("switchboard.worker")
+
+
+class BootRuntime(Middleware):
+    """Build the runtime in each worker process before it takes its first message."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        notifiers: list[Notifier] = [LogNotifier()]
+        notifiers += [n for n in (slack.notifier(settings), discord.notifier(settings)) if n is not None]
+        install(Runtime(settings=settings, db=Database(settings.database_url),
+                        triage=load_service(settings.triage_model), notifiers=notifiers))
+        log.info("worker runtime ready: %d notifier(s)", len(notifiers))
+
+
+broker.add_middleware(BootRuntime())
