@@ -18,6 +18,7 @@ from intake.schemas import AgentIn
 from intake.state import SERVICES, Services
 from ml import TriageService, load_service
 from storage.agents import count_agents, put_agent
+from storage.batching import GroupCommitter
 from storage.config import Settings
 from storage.db import Database
 from storage.migrate import migrate
@@ -79,6 +80,9 @@ def create_app(
         doorbell = Doorbell(in_thread=not settings.embedded)
         doorbell.start()
         runtime.doorbell = doorbell
+        committer = GroupCommitter(db)
+        committer.start()
+        runtime.committer = committer
         svc = Services(settings=settings, runtime=runtime, doorbell=doorbell, broker=chosen, worker=worker)
         app[SERVICES] = svc
         sweep_task = asyncio.create_task(sweeper.run(runtime, doorbell)) if run_sweeper else None
@@ -87,6 +91,7 @@ def create_app(
         finally:
             if sweep_task is not None:
                 sweep_task.cancel()
+            await committer.stop()
             await doorbell.stop()
             if worker is not None:
                 await asyncio.to_thread(worker.stop)

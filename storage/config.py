@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+
+from dotenv import dotenv_values
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,7 +47,18 @@ class Settings(BaseSettings):
     sweep_after: float = 5.0
     max_body_bytes: int = 1024 * 1024
 
-    @field_validator("redis_url", "agents_file", "slack_alert_channel", "outbound_webhook_url", mode="before")
+    # SLA timers. Tiers: "above:minutes" pairs, most urgent first; "*" is everything else.
+    sla_tiers: str = "0.8:15,0.5:120,*:1440"
+    sla_interval: float = Field(15.0, gt=0)  # seconds between SLA checks
+    sla_reminder_lead: float = Field(0.25, ge=0.0, le=1.0)  # remind when this share of the window is left
+    auto_unclaim_after: float = Field(4 * 3600.0, ge=0.0)  # seconds idle before a claim is handed back; 0 = never
+    sla_escalation_lead: str | None = None  # agent id of the team lead mentioned on escalation
+
+    outbound_webhook_secret: SecretStr | None = None
+    outbound_webhook_scope: str = "urgent"  # urgent: tickets with S above ALERT_THRESHOLD; all: every ticket
+
+    @field_validator("redis_url", "agents_file", "slack_alert_channel", "outbound_webhook_url",
+                     "outbound_webhook_secret", "sla_escalation_lead", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -57,6 +71,19 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """Variables named only in config files (a form source's `secret_env`): `.env`, the process over it.
+
+    Read once at start by whoever needs them, so no other module reads `os.environ` itself.
+    """
+    values: dict[str, str] = {}
+    env_file = settings.model_config.get("env_file")
+    if isinstance(env_file, str) and os.path.exists(env_file):
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
 
 
 @lru_cache(maxsize=1)

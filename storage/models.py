@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 models: tickets, agents, customers, ticket events, idempotency keys."""
+"""SQLAlchemy 2.0 models: tickets, agents, customers, ticket events, idempotency keys, conversations."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, 
 
 
 def new_ticket_id() -> str:
-    """A short, unguessable, easy-to-read ticket id such as `T-7K3QX9M2PD`."""
-    return "T-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+    """A short, unguessable, easy-to-read ticket id such as `T-7K3QX9M2PD` (50 random bits)."""
+    bits = int.from_bytes(secrets.token_bytes(7), "big") >> 6
+    return "T-" + "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(45, -1, -5))
 
 
 def utcnow() -> datetime:
@@ -110,12 +111,17 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     # When a sweeper last re-rang the doorbell for this ticket (so many sweepers share the work).
     swept_at: Mapped[datetime | None] = mapped_column()
+    # SLA timers: each fires once (a conditional update sets it), kept here so a restart forgets nothing.
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    snoozed_until: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_tickets_status_urgency", "status", "urgency", "created_at"),
         Index("ix_tickets_created", "created_at", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_category", "category"),
+        Index("ix_tickets_due", "due_at"),
     )
 
 
@@ -193,3 +199,30 @@ class ChatMessage(Base):
     rendered_version: Mapped[int] = mapped_column(Integer, default=0)  # ticket.version last shown
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """A streamed chat or call transcript: in_progress -> ended -> ticketed (its ticket created)."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")
+    packets: Mapped[int] = mapped_column(Integer, default=0)
+    ticket_id: Mapped[str | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConversationPacket(Base):
+    """One utterance of a transcript; (conversation, seq) is unique, so a repeat is a no-op."""
+
+    __tablename__ = "conversation_packets"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    speaker: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    ts: Mapped[datetime | None] = mapped_column()  # when it was said, by the sender's clock
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

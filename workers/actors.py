@@ -1,6 +1,12 @@
-"""Dramatiq actors: thin verbs over `workers.pipeline`, taking ids only, safe to run twice."""
+"""Dramatiq actors: thin verbs over `workers.pipeline`, taking ids only, safe to run twice.
+
+Intake rings once per batch of tickets, so a message carries a list of ids: one broker round
+trip for many tickets, and the triage model sees them together (one forward pass).
+"""
 
 from __future__ import annotations
+
+import asyncio
 
 import dramatiq
 
@@ -10,20 +16,38 @@ from workers.runtime import current
 
 ensure_broker()
 
-_FAST = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 60_000}
+_FAST = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 120_000}
+PARALLEL = 16  # tickets of one message in flight at once (bounded by the database pool)
+
+
+async def _each(ticket_ids: list[str], step) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run `step` over the ids concurrently; the ids it changed. Raises the first failure after all ran."""
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def one(ticket_id: str):  # type: ignore[no-untyped-def]
+        async with gate:
+            return await step(current(), ticket_id)
+
+    results = await asyncio.gather(*(one(i) for i in ticket_ids), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        raise failures[0]  # Dramatiq retries the message; the steps already done are no-ops then
+    return [i for i, r in zip(ticket_ids, results, strict=True) if r]
 
 
 @dramatiq.actor(queue_name="ml", **_FAST)
-async def triage_ticket(ticket_id: str) -> None:
-    if await pipeline.triage(current(), ticket_id):
-        route_ticket.send(ticket_id)
+async def triage_tickets(ticket_ids: list[str]) -> None:
+    if triaged := await _each(ticket_ids, pipeline.triage):
+        route_tickets.send(triaged)
 
 
 @dramatiq.actor(queue_name="default", **_FAST)
-async def route_ticket(ticket_id: str) -> None:
-    routed = await pipeline.route(current(), ticket_id)
-    if routed.changed:
-        notify_ticket.send(ticket_id, routed.outcome)
+async def route_tickets(ticket_ids: list[str]) -> None:
+    # One at a time: each decision reads the loads the previous one left.
+    for ticket_id in ticket_ids:
+        routed = await pipeline.route(current(), ticket_id)
+        if routed.changed:
+            notify_ticket.send(ticket_id, routed.outcome)
 
 
 @dramatiq.actor(queue_name="default", **_FAST)

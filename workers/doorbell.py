@@ -16,11 +16,14 @@ log = logging.getLogger("switchboard.doorbell")
 BROKER_ERRORS = (DramatiqError, RedisError, OSError)
 
 
+CHUNK = 100  # ids per message
+
+
 def _actor_for(status: str) -> dramatiq.Actor | None:
     if status == TicketStatus.RECEIVED:
-        return actors.triage_ticket
+        return actors.triage_tickets
     if status == TicketStatus.TRIAGED:
-        return actors.route_ticket
+        return actors.route_tickets
     return None
 
 
@@ -81,12 +84,17 @@ class Doorbell:
             self._send_sync(batch)
 
     def _send_sync(self, batch: list[tuple[str, str]]) -> None:
+        by_stage: dict[str, list[str]] = {}
         for ticket_id, status in batch:
+            by_stage.setdefault(status, []).append(ticket_id)
+        for status, ids in by_stage.items():
             actor = _actor_for(status)
             if actor is None:
                 continue
-            try:
-                actor.send(ticket_id)
-            except BROKER_ERRORS:
-                self.failures += 1
-                log.warning("broker unreachable; ticket %s waits for the sweeper", ticket_id)
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start:start + CHUNK]
+                try:
+                    actor.send(chunk)
+                except BROKER_ERRORS:
+                    self.failures += 1
+                    log.warning("broker unreachable; %d ticket(s) wait for the sweeper", len(chunk))

@@ -232,7 +232,10 @@ async def notify(rt: Runtime, ticket_id: str, kind: str) -> None:
 async def accept(rt: Runtime, new: store.NewTicket, *,
                  idempotency: store.Idempotency | None = None) -> tuple[Ticket, bool]:
     """Commit a ticket, then ring the doorbell; a repeat of an idempotent request rings nothing."""
-    ticket, created = await store.create_ticket(rt.db, new, idempotency=idempotency)
+    if rt.committer is not None:
+        ticket, created = await rt.committer.create(new, idempotency=idempotency)
+    else:
+        ticket, created = await store.create_ticket(rt.db, new, idempotency=idempotency)
     if created:
         rt.ring(ticket.id)
     return ticket, created

@@ -11,6 +11,7 @@ from storage.db import Database
 from workers.notify import LogNotifier, Notifier
 
 if TYPE_CHECKING:
+    from storage.batching import GroupCommitter
     from workers.doorbell import Doorbell
 
 
@@ -21,6 +22,7 @@ class Runtime:
     triage: TriageService
     notifiers: list[Notifier] = field(default_factory=lambda: [LogNotifier()])
     doorbell: Doorbell | None = None  # set where tickets are accepted (intake); workers send directly
+    committer: GroupCommitter | None = None  # batches concurrent ticket creations (intake)
 
     def ring(self, ticket_id: str, status: str = "received") -> None:
         """Wake the pipeline for a committed ticket (never fails the caller)."""
