@@ -1,0 +1,131 @@
+"""Intake throughput and latency: `POST /v1/tickets` vs a bare aiohttp handler, same run, same load.
+
+    python bench/intake.py                      # embedded: SQLite + in-process worker
+    python bench/intake.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test \\
+                           --redis redis://127.0.0.1:6379/5
+
+Needs `wrk` (apt-get install wrk). Prints requests/s and p50/p99 latency for both servers, the
+ratio, and checks that every 2xx answer left a committed ticket in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(HERE / "post_ticket.lua"), url],
+        capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert match, out
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": ms("50"), "p99": ms("99"), "requests": total,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "",
+    }
+
+
+def count_tickets(database_url: str) -> int:
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import Ticket
+
+    async def count() -> int:
+        db = Database(database_url)
+        async with db.read() as s:
+            n = await s.scalar(select(func.count()).select_from(Ticket))
+        await db.dispose()
+        return int(n or 0)
+
+    return asyncio.run(count())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--postgres", help="DATABASE_URL of an EMPTY scratch database (tickets are counted)")
+    parser.add_argument("--redis", help="REDIS_URL: Redis mode (workers elsewhere)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    tmp = tempfile.mkdtemp()
+    database_url = args.postgres or f"sqlite+aiosqlite:///{tmp}/bench.db"
+    bare_port, port = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "TRIAGE_MODEL": "keyword",
+           "LOG_FORMAT": "json", "AGENTS_FILE": "demo"}
+    if args.redis:
+        env["REDIS_URL"] = args.redis
+    bare = subprocess.Popen([sys.executable, str(HERE / "bare_server.py"), str(bare_port)])
+    server = subprocess.Popen([sys.executable, "-m", "intake"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        time.sleep(1)
+        before = count_tickets(database_url)
+        results = {}
+        for name, url in (("bare aiohttp", f"http://127.0.0.1:{bare_port}/v1/tickets"),
+                          ("switchboard", f"http://127.0.0.1:{port}/v1/tickets")):
+            wrk(url, duration=2, connections=args.connections)  # warm up
+            results[name] = wrk(url, duration=args.duration, connections=args.connections)
+        stored = count_tickets(database_url) - before
+    finally:
+        for process in (bare, server):
+            process.terminate()
+            process.wait()
+    mode = ("PostgreSQL" if args.postgres else "SQLite") + (" + Redis" if args.redis else " embedded")
+    print(f"mode: {mode}; {args.connections} connections, {args.duration}s, wrk -t2; {os.cpu_count()} cores")
+    print(f"{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
+    for name, r in results.items():
+        print(f"{name:<14}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}")
+    sb, base = results["switchboard"], results["bare aiohttp"]
+    print(f"switchboard / bare throughput: {sb['rps'] / base['rps']:.0%}")
+    # The warm-up run's tickets count too; every 2xx must have left a committed row.
+    print(f"tickets committed: {stored} (2xx answers in both switchboard runs must not exceed this)")
+
+
+if __name__ == "__main__":
+    main()
