@@ -31,6 +31,7 @@ class Hub:
         self._seen: deque[int] = deque(maxlen=4 * LOOK_BACK)
         self._seen_set: set[int] = set()
         self.last_id = 0
+        self.started = False  # False: the next poll only notes where "now" is
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
@@ -51,11 +52,12 @@ class Hub:
 
     async def poll_once(self, app: web.Application) -> None:
         db = app[SERVICES].runtime.db
-        if self.last_id == 0:
+        if not self.started:
             latest = await store.recent_events(db, limit=1)
             self.last_id = latest[-1].id if latest else 0
             for event in latest:
                 self._remember(event.id)
+            self.started = True
             return
         rows = await store.recent_events(db, after_id=max(self.last_id - LOOK_BACK, 0) or -1, limit=1000)
         for row in rows:
@@ -71,7 +73,7 @@ class Hub:
         while True:
             await asyncio.sleep(POLL_SECONDS)
             if not self.listeners:
-                self.last_id = 0
+                self.started = False
                 continue
             try:
                 await self.poll_once(app)
