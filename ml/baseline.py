@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
 from ml.result import TriageRequest, TriageResult, urgency_label
+from ml.signals import CALM, CALM_WEIGHT, SIGNALS, identify_language
 
 FALLBACK = "fallback"
+log = logging.getLogger(__name__)
 
 _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "Billing": (
@@ -36,14 +39,6 @@ _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_SIGNALS: dict[str, tuple[re.Pattern[str], float]] = {
-    "outage": (re.compile(r"\b(outage|down for|is down|are down|site down|all (our )?(customers|users)|production|prod is|cannot access|can't access|nobody can)\b", re.I), 0.45),
-    "money_lost": (re.compile(r"\b(charged twice|double charged|overcharged|lost (money|revenue|sales)|losing (money|revenue|sales)|fraud|unauthori[sz]ed (charge|payment))\b", re.I), 0.35),
-    "deadline": (re.compile(r"\b(asap|urgent(ly)?|immediately|right now|today|tonight|by tomorrow|deadline|within \d+ (hours?|minutes?))\b", re.I), 0.25),
-    "legal_threat": (re.compile(r"\b(lawyer|attorney|lawsuit|sue|legal action|court|regulator)\b", re.I), 0.4),
-    "security": (re.compile(r"\b(hacked|breach|compromised|leak(ed)?|phishing|stolen)\b", re.I), 0.4),
-}
-
 _NEGATIVE = re.compile(
     r"\b(angry|furious|terrible|awful|horrible|unacceptable|worst|disappointed|frustrated|"
     r"ridiculous|useless|hate|scam|never again|cancel)\b",
@@ -65,6 +60,15 @@ _WORD = re.compile(r"[\wÀ-ÿ']+")
 
 
 def detect_language(text: str) -> str:
+    """ISO 639-1 code from py3langid; stop-word counting if that package cannot load."""
+    try:
+        return identify_language(text)
+    except ImportError:
+        log.warning("py3langid is not installed; guessing the language from stop words")
+        return _stopword_language(text)
+
+
+def _stopword_language(text: str) -> str:
     """Guess an ISO 639-1 code from stop words; English when nothing stands out."""
     words = [w.lower() for w in _WORD.findall(text)]
     best, best_hits = "en", 0
@@ -92,10 +96,13 @@ def keyword_triage(request: TriageRequest) -> TriageResult:
 
     signals: list[str] = []
     urgency = 0.15
-    for name, (pattern, weight) in _SIGNALS.items():
+    for name, (pattern, weight) in SIGNALS.items():
         if pattern.search(text):
             signals.append(name)
             urgency += weight
+    if CALM.search(text):
+        signals.append("not_urgent_hint")
+        urgency += CALM_WEIGHT
     negatives = len(_NEGATIVE.findall(text))
     positives = len(_POSITIVE.findall(text))
     sentiment = max(-1.0, min(1.0, 0.3 * (positives - negatives)))
@@ -105,7 +112,7 @@ def keyword_triage(request: TriageRequest) -> TriageResult:
     if request.vip:
         signals.append("vip_requester")
         urgency += 0.15
-    urgency = round(min(urgency, 1.0), 3)
+    urgency = round(min(max(urgency, 0.0), 1.0), 3)
     return TriageResult(
         category=category,
         confidence=confidence,

@@ -1,45 +1,217 @@
-"""The async face of triage that workers and intake call: batching and fallback live here."""
+"""The async face of triage that workers and intake call: loading, micro-batching and fallback live here.
+
+Concurrent `triage()` calls are gathered by a `MicroBatcher` into one forward pass (up to
+`max_batch` requests, or whatever arrived within `max_wait` of the first). The batcher owns one
+thread that runs the model; callers only await a future, so neither the model nor its loading
+ever runs on an event loop. It is a thread with `concurrent.futures` rather than an asyncio
+queue on purpose: the service is built off-loop (intake calls `load_service` in a thread) and
+may be awaited from more than one loop in a process (dramatiq's loop thread, intake's loop,
+per-test loops), and a thread-side queue is correct for all of them.
+
+If the model fails to load, raises, or takes longer than `timeout`, the keyword baseline answers
+(`model == "fallback"`), `fallback_count` grows and `degraded` is true until the model answers again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
 
 from ml.baseline import KeywordTriager, keyword_triage
 from ml.result import Triager, TriageRequest, TriageResult
 
 log = logging.getLogger(__name__)
 
+MAX_BATCH = 32
+MAX_WAIT = 0.010  # seconds the first request of a batch waits for company
+TIMEOUT = 30.0  # seconds a caller waits for the model before the baseline answers
+LOAD_TIMEOUT = 120.0  # seconds a caller waits for the model to finish loading
+
+_Item = tuple[TriageRequest, "Future[TriageResult]"]
+
+
+class MicroBatcher:
+    """One thread that runs `triager.triage_batch` on batches gathered from many callers."""
+
+    def __init__(self, triager: Triager, max_batch: int = MAX_BATCH, max_wait: float = MAX_WAIT) -> None:
+        self.triager = triager
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.batches = 0  # forward passes run, for tests and the benchmark
+        self.largest_batch = 0
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="triage-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: TriageRequest) -> Future[TriageResult]:
+        """Queue one request; the future resolves with its own result (or the batch's error)."""
+        future: Future[TriageResult] = Future()
+        self._queue.put((request, future))
+        return future
+
+    def stop(self) -> None:
+        """Finish the queued work and end the thread (blocks; call it off the event loop)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _gather(self, first: _Item) -> tuple[list[_Item], bool]:
+        batch, stopping = [first], False
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                stopping = True
+                break
+            batch.append(item)
+        return batch, stopping
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stopping = self._gather(first)
+            # A caller that gave up (cancelled) is dropped before the forward pass.
+            live = [(r, f) for r, f in batch if f.set_running_or_notify_cancel()]
+            if not live:
+                continue
+            self.batches += 1
+            self.largest_batch = max(self.largest_batch, len(live))
+            try:
+                results = self.triager.triage_batch([r for r, _ in live])
+                if len(results) != len(live):
+                    raise RuntimeError(f"triager returned {len(results)} results for {len(live)} requests")
+            except BaseException as exc:  # handed to every caller, who falls back; the thread lives on
+                for _, future in live:
+                    future.set_exception(exc)
+                continue
+            for (_, future), result in zip(live, results, strict=True):
+                future.set_result(result)
+
 
 class TriageService:
-    """Runs a `Triager` off the event loop; the keyword baseline answers whenever it fails."""
+    """Triage for coroutines: batches model calls off the loop; the keyword baseline answers whenever it fails.
 
-    def __init__(self, triager: Triager | None = None) -> None:
-        self.triager: Triager = triager or KeywordTriager()
+    Build it with a ready `triager`, or with a `loader` that runs in a background thread at once
+    (so construction is cheap); calls made while it loads wait for it, up to LOAD_TIMEOUT.
+    """
+
+    def __init__(
+        self,
+        triager: Triager | None = None,
+        *,
+        loader: Callable[[], Triager] | None = None,
+        max_batch: int = MAX_BATCH,
+        max_wait: float = MAX_WAIT,
+        timeout: float = TIMEOUT,
+    ) -> None:
         self.fallback_count = 0
+        self.timeout = timeout
+        self.load_error: BaseException | None = None
+        self._max_batch, self._max_wait = max_batch, max_wait
+        self._batcher: MicroBatcher | None = None
+        self._keyword = KeywordTriager()
+        self._model_failing = False
+        self._loaded: Future[Triager] = Future()
+        if loader is None:
+            self._install(triager or self._keyword)
+        else:
+            threading.Thread(target=self._load, args=(loader,), name="triage-loader", daemon=True).start()
+
+    def _install(self, triager: Triager) -> None:
+        if not isinstance(triager, KeywordTriager):
+            self._batcher = MicroBatcher(triager, self._max_batch, self._max_wait)
+        self.triager = triager
+        self._loaded.set_result(triager)
+
+    def _load(self, loader: Callable[[], Triager]) -> None:
+        started = time.perf_counter()
+        try:
+            triager = loader()
+        except BaseException as exc:  # any load failure (missing package, bad heads) means: baseline
+            log.exception("triage model failed to load; the keyword baseline answers")
+            self.load_error = exc
+            self._install(self._keyword)
+            return
+        log.info("triage model %s loaded in %.1fs", triager.name, time.perf_counter() - started)
+        self._install(triager)
+
+    @property
+    def loading(self) -> bool:
+        """True while the model is still loading in the background."""
+        return not self._loaded.done()
 
     @property
     def model_name(self) -> str:
-        return self.triager.name
+        return self.triager.name if self._loaded.done() else "loading"
 
     @property
     def degraded(self) -> bool:
-        """True when only the keyword baseline is answering."""
-        return isinstance(self.triager, KeywordTriager)
+        """True when the keyword baseline is answering: it was chosen, the model failed to load, or last raised."""
+        if not self._loaded.done():
+            return False
+        return isinstance(self.triager, KeywordTriager) or self._model_failing
+
+    @property
+    def batcher(self) -> MicroBatcher | None:
+        return self._batcher
+
+    async def start(self) -> TriageService:
+        """Wait (without blocking the loop) until the model has loaded or failed to; optional."""
+        if not self._loaded.done():
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._loaded)), LOAD_TIMEOUT)
+        return self
 
     async def triage(self, request: TriageRequest) -> TriageResult:
+        """Triage one request; never raises for model trouble (the baseline answers instead)."""
         try:
-            (result,) = await asyncio.to_thread(self.triager.triage_batch, [request])
-        except Exception:  # the model may fail in any way; the pipeline must not stall on it
-            log.exception("triage model failed; keyword baseline answers")
+            if not self._loaded.done():
+                await self.start()
+            if self._batcher is None:
+                return keyword_triage(request)
+            result = await asyncio.wait_for(asyncio.wrap_future(self._batcher.submit(request)), self.timeout)
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # the model may fail in any way; the pipeline must not stall on it
+            log.exception("triage model failed; the keyword baseline answers")
             self.fallback_count += 1
+            self._model_failing = True
             return keyword_triage(request)
+        self._model_failing = False
         return result
 
     async def close(self) -> None:
-        return None
+        if self._batcher is not None:
+            await asyncio.to_thread(self._batcher.stop)
+            self._batcher = None
 
 
-def load_service(kind: str = "auto") -> TriageService:
-    """Build the triage service; `kind` is "keyword" or "auto" (the model when it loads)."""
-    return TriageService(KeywordTriager())
+def load_service(kind: str = "auto", *, threads: int | None = None, max_batch: int = MAX_BATCH,
+                 max_wait: float = MAX_WAIT) -> TriageService:
+    """Build the triage service cheaply; the model (if any) loads in a background thread.
+
+    `kind`: "keyword" (baseline only), "auto" (the int8 ONNX model, baseline if it cannot load),
+    "torch" (the fp32 transformers + torch model, same fallback).
+    """
+    if kind == "keyword":
+        return TriageService(KeywordTriager())
+    if kind not in ("auto", "onnx", "torch"):
+        raise ValueError(f"unknown triage model kind {kind!r}: expected auto, onnx, torch or keyword")
+    backend = "torch" if kind == "torch" else "onnx"
+
+    def loader() -> Triager:
+        from ml.model import load_triager
+
+        return load_triager(backend, threads)
+
+    return TriageService(loader=loader, max_batch=max_batch, max_wait=max_wait)

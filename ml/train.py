@@ -1,0 +1,103 @@
+"""`python -m ml train`: fit the category, urgency and sentiment heads on the committed data.
+
+Deterministic: fixed data files, fixed sampling seeds, and lbfgs/closed-form solvers, so the same
+encoder gives the same heads. Trains on rows whose split is "train"; "test" rows are the
+held-out set `python -m ml evaluate` reads, and ml/data/it_tickets.csv is never trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ml.datasets import DATA, URGENCY_LEVELS, Example, training_pool
+from ml.encoder import Encoder, load_encoder
+from ml.heads import HEADS_DIR, Heads
+from ml.model import sentiment_features, urgency_features
+from ml.result import CATEGORIES
+
+REVIEW_THRESHOLD = 0.5  # below this top-class probability the ticket is flagged for a human
+# Hand-labeled tickets look like what we serve; the public sets are short intent queries.
+SOURCE_WEIGHT = {"labeled_tickets": 3.0}
+# Weak urgency labels (from intent meaning) count for less than hand labels.
+WEAK_URGENCY_WEIGHT = 0.3
+
+
+def _weights(rows: Sequence[Example]) -> np.ndarray:
+    return np.array([SOURCE_WEIGHT.get(r.source, 1.0) for r in rows])
+
+
+def fit(rows: Sequence[Example], vectors: np.ndarray, encoder_name: str) -> Heads:
+    """Fit all heads on `rows` (already filtered to training rows) and their embedding `vectors`."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    texts = [r.text for r in rows]
+    cat_idx = [i for i, r in enumerate(rows) if r.category]
+    y_cat = np.array([CATEGORIES.index(rows[i].category) for i in cat_idx])
+    w_cat = _weights([rows[i] for i in cat_idx])
+    # Classes are unbalanced across sources (Legal and Feature request exist only in hand labels).
+    counts = np.bincount(y_cat, weights=w_cat, minlength=len(CATEGORIES))
+    w_cat = w_cat * (counts.sum() / (len(CATEGORIES) * counts.clip(1e-9)))[y_cat]
+    category = LogisticRegression(C=4.0, max_iter=3000).fit(vectors[cat_idx], y_cat, sample_weight=w_cat)
+    # Keep a row for every category even if a tiny subset misses one (it then never wins).
+    cat_w = np.zeros((len(CATEGORIES), vectors.shape[1]))
+    cat_b = np.full(len(CATEGORIES), -30.0)
+    if len(category.classes_) < 3:
+        raise ValueError("the category head needs examples of at least three categories")
+    cat_w[category.classes_] = category.coef_
+    cat_b[category.classes_] = category.intercept_
+
+    urg_idx = [i for i, r in enumerate(rows) if r.urgency]
+    level = np.array([URGENCY_LEVELS.index(rows[i].urgency) for i in urg_idx])
+    w_urg = np.array([1.0 if rows[i].source == "labeled_tickets" else WEAK_URGENCY_WEIGHT for i in urg_idx])
+    feats = urgency_features(vectors[urg_idx], [texts[i] for i in urg_idx])
+    urg_w, urg_b = [], []
+    for threshold in (1, 2, 3):  # >= medium, >= high, critical: a cumulative (ordinal) model
+        y = (level >= threshold).astype(int)
+        head = LogisticRegression(C=0.5, max_iter=3000, class_weight="balanced")
+        head.fit(feats, y, sample_weight=w_urg)
+        urg_w.append(head.coef_[0])
+        urg_b.append(head.intercept_[0])
+
+    sent_idx = [i for i, r in enumerate(rows) if r.sentiment not in ("", None)]
+    sent = Ridge(alpha=3.0).fit(sentiment_features(vectors[sent_idx], [texts[i] for i in sent_idx]),
+                                np.array([float(rows[i].sentiment) for i in sent_idx]))
+
+    heads = Heads(
+        categories=CATEGORIES, category_w=cat_w, category_b=cat_b,
+        urgency_w=np.array(urg_w), urgency_b=np.array(urg_b),
+        sentiment_w=sent.coef_, sentiment_b=float(sent.intercept_),
+        review_threshold=REVIEW_THRESHOLD,
+    )
+    digest = hashlib.sha256()
+    for array in (heads.category_w, heads.urgency_w, heads.sentiment_w):
+        digest.update(np.round(array, 4).astype(np.float32).tobytes())
+    heads.meta = {
+        "version": digest.hexdigest()[:10],
+        "encoder": encoder_name,
+        "rows": {"category": len(cat_idx), "urgency": len(urg_idx), "sentiment": len(sent_idx)},
+        "sources": sorted({r.source for r in rows}),
+    }
+    return heads
+
+
+def _data_digest(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in sorted(directory.glob("*.csv"))}
+
+
+def train(encoder: Encoder | None = None, out: Path = HEADS_DIR) -> Heads:
+    """Embed the training rows, fit the heads, write them to `out`."""
+    encoder = encoder or load_encoder("onnx")
+    rows = [r for r in training_pool() if r.split == "train"]
+    started = time.perf_counter()
+    vectors = encoder.encode([r.text for r in rows])
+    print(f"embedded {len(rows)} training rows in {time.perf_counter() - started:.1f}s with {encoder.name}")
+    heads = fit(rows, vectors, encoder.name)
+    heads.meta["data"] = _data_digest(DATA)
+    heads.save(out)
+    print(f"heads {heads.meta['version']} written to {out}: {heads.meta['rows']}")
+    return heads
