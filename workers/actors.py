@@ -7,6 +7,7 @@ trip for many tickets, and the triage model sees them together (one forward pass
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import dramatiq
 
@@ -16,7 +17,7 @@ from workers.runtime import current
 
 ensure_broker()
 
-_FAST = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 120_000}
+_FAST: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 120_000}
 PARALLEL = 16  # tickets of one message in flight at once (bounded by the database pool)
 
 
