@@ -12,7 +12,7 @@ import yaml
 from aiohttp import web
 
 from bot import discord, slack
-from intake import activity, directory, health, tickets
+from intake import activity, conversations, directory, health, routing_api, tickets, webhooks
 from intake.http import auth_middleware, error_middleware, metrics_middleware
 from intake.schemas import AgentIn
 from intake.state import SERVICES, Services
@@ -108,5 +108,8 @@ def create_app(
     directory.register(app)
     activity.register(app)
     health.register(app)
+    webhooks.register(app)
+    conversations.register(app)
+    routing_api.register(app)
     return app
 

@@ -72,6 +72,7 @@ class FormSource:
     secret: SecretStr | None
     fields: dict[str, tuple[str, ...]]
     metadata: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    required: frozenset[str] = frozenset({"body"})
     signature: Signature = Signature()
     enabled: bool = True
     description: str = ""
@@ -176,6 +177,9 @@ def parse_source(name: str, entry: Any, environ: Mapping[str, str]) -> FormSourc
     raw_meta = entry.get("metadata") or {}
     if not isinstance(raw_meta, dict):
         raise FormConfigError(f"forms: source {name!r}: metadata must be a mapping of name: path")
+    required = entry.get("required") or []
+    if not isinstance(required, list) or not set(required) <= set(raw_fields):
+        raise FormConfigError(f"forms: source {name!r}: required must list mapped fields")
     sig = entry.get("signature") or {}
     if not isinstance(sig, dict) or sig.get("encoding", "hex") not in ("hex", "base64"):
         raise FormConfigError(f"forms: source {name!r}: signature needs header, prefix, encoding hex|base64")
@@ -186,6 +190,7 @@ def parse_source(name: str, entry: Any, environ: Mapping[str, str]) -> FormSourc
         secret=SecretStr(secret) if secret else None,
         fields={key: _paths(name, key, value) for key, value in raw_fields.items()},
         metadata={str(key): _paths(name, f"metadata.{key}", value) for key, value in raw_meta.items()},
+        required=frozenset({"body", *required}),
         signature=Signature(header=str(sig.get("header", "X-Signature-256")),
                             prefix=str(sig.get("prefix", "sha256=")),
                             encoding=str(sig.get("encoding", "hex"))),

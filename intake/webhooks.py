@@ -89,7 +89,7 @@ def mapped(source: FormSource, data: dict[str, Any], raw: bytes) -> tuple[store.
     for name, paths in source.fields.items():
         value = first(data, paths)
         if value is MISSING:
-            if name in ("body", "submission_id"):
+            if name in source.required:
                 missing.append({"field": name, "paths": list(paths), "message": "not in the submission"})
             continue
         values[name] = value

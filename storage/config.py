@@ -6,7 +6,6 @@ import os
 from functools import lru_cache
 
 from dotenv import dotenv_values
-
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,9 +48,9 @@ class Settings(BaseSettings):
 
     # SLA timers. Tiers: "above:minutes" pairs, most urgent first; "*" is everything else.
     sla_tiers: str = "0.8:15,0.5:120,*:1440"
-    sla_interval: float = Field(15.0, gt=0)  # seconds between SLA checks
-    sla_reminder_lead: float = Field(0.25, ge=0.0, le=1.0)  # remind when this share of the window is left
-    auto_unclaim_after: float = Field(4 * 3600.0, ge=0.0)  # seconds idle before a claim is handed back; 0 = never
+    sla_interval: float = Field(default=15.0, gt=0)  # seconds between SLA checks
+    sla_reminder_lead: float = Field(default=0.25, ge=0.0, le=1.0)  # remind when this share of the window is left
+    auto_unclaim_after: float = Field(default=4 * 3600.0, ge=0.0)  # seconds idle before a claim is handed back; 0 = never
     sla_escalation_lead: str | None = None  # agent id of the team lead mentioned on escalation
 
     outbound_webhook_secret: SecretStr | None = None
