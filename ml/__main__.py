@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     tr = sub.add_parser("train", help="fit the heads on ml/data/ and write ml/heads/")
     tr.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
     ev = sub.add_parser("evaluate", help="macro-F1, per-class recall and urgency AUROC on a labeled file")
-    ev.add_argument("file", type=Path)
+    ev.add_argument("files", type=Path, nargs="+", metavar="FILE")
     ev.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
     ev.add_argument("--split", default=None, help="only rows with this split (e.g. test)")
     ev.add_argument("--no-baselines", action="store_true", help="skip the TF-IDF and keyword baselines")
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from ml.evaluate import evaluate_file
 
-        evaluate_file(args.file, backend=args.backend, split=args.split, baselines=not args.no_baselines)
+        evaluate_file(args.files, backend=args.backend, split=args.split, baselines=not args.no_baselines)
     return 0
 
 

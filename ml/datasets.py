@@ -24,43 +24,113 @@ URGENCY_LEVELS = ("low", "medium", "high", "critical")
 HIGH_PRIORITY = frozenset({"high", "critical"})
 
 BITEXT = {
-    "ACCOUNT": "Account", "ORDER": "Shipping/Orders", "DELIVERY": "Shipping/Orders",
-    "SHIPPING_ADDRESS": "Shipping/Orders", "REFUND": "Billing", "INVOICE": "Billing",
-    "PAYMENT": "Billing", "CANCELLATION_FEE": "Billing", "CONTACT": "Other", "FEEDBACK": "Other",
+    "ACCOUNT": "Account",
+    "ORDER": "Shipping/Orders",
+    "DELIVERY": "Shipping/Orders",
+    "SHIPPING_ADDRESS": "Shipping/Orders",
+    "REFUND": "Billing",
+    "INVOICE": "Billing",
+    "PAYMENT": "Billing",
+    "CANCELLATION_FEE": "Billing",
+    "CONTACT": "Other",
+    "FEEDBACK": "Other",
     "NEWSLETTER": "Other",
 }
 
 # banking77 intents whose meaning maps cleanly onto one of ours; ambiguous ones are left out.
 BANKING77 = {
-    "Billing": ("card_payment_fee_charged", "extra_charge_on_statement", "transaction_charged_twice",
-                "request_refund", "Refund_not_showing_up", "transfer_fee_charged", "top_up_by_card_charge",
-                "top_up_by_bank_transfer_charge", "cash_withdrawal_charge", "exchange_charge",
-                "card_payment_wrong_exchange_rate", "direct_debit_payment_not_recognised",
-                "card_payment_not_recognised"),
-    "Account": ("passcode_forgotten", "pin_blocked", "change_pin", "edit_personal_details",
-                "why_verify_identity", "unable_to_verify_identity", "verify_my_identity",
-                "terminate_account", "lost_or_stolen_phone"),
-    "Technical": ("card_not_working", "contactless_not_working", "virtual_card_not_working", "top_up_failed",
-                  "declined_card_payment", "declined_transfer", "failed_transfer", "card_swallowed",
-                  "balance_not_updated_after_bank_transfer", "top_up_reverted"),
-    "Shipping/Orders": ("card_arrival", "card_delivery_estimate", "order_physical_card", "get_physical_card",
-                        "getting_spare_card"),
-    "Other": ("exchange_rate", "country_support", "fiat_currency_support", "supported_cards_and_currencies",
-              "visa_or_mastercard", "atm_support", "age_limit", "card_acceptance"),
+    "Billing": (
+        "card_payment_fee_charged",
+        "extra_charge_on_statement",
+        "transaction_charged_twice",
+        "request_refund",
+        "Refund_not_showing_up",
+        "transfer_fee_charged",
+        "top_up_by_card_charge",
+        "top_up_by_bank_transfer_charge",
+        "cash_withdrawal_charge",
+        "exchange_charge",
+        "card_payment_wrong_exchange_rate",
+        "direct_debit_payment_not_recognised",
+        "card_payment_not_recognised",
+    ),
+    "Account": (
+        "passcode_forgotten",
+        "pin_blocked",
+        "change_pin",
+        "edit_personal_details",
+        "why_verify_identity",
+        "unable_to_verify_identity",
+        "verify_my_identity",
+        "terminate_account",
+        "lost_or_stolen_phone",
+    ),
+    "Technical": (
+        "card_not_working",
+        "contactless_not_working",
+        "virtual_card_not_working",
+        "top_up_failed",
+        "declined_card_payment",
+        "declined_transfer",
+        "failed_transfer",
+        "card_swallowed",
+        "balance_not_updated_after_bank_transfer",
+        "top_up_reverted",
+    ),
+    "Shipping/Orders": (
+        "card_arrival",
+        "card_delivery_estimate",
+        "order_physical_card",
+        "get_physical_card",
+        "getting_spare_card",
+    ),
+    "Other": (
+        "exchange_rate",
+        "country_support",
+        "fiat_currency_support",
+        "supported_cards_and_currencies",
+        "visa_or_mastercard",
+        "atm_support",
+        "age_limit",
+        "card_acceptance",
+    ),
 }
 # Weak urgency from the intent's meaning (money gone, card stolen, fraud): a prior, not ground truth.
 BANKING77_URGENCY = {
-    "high": ("transaction_charged_twice", "card_payment_not_recognised", "direct_debit_payment_not_recognised",
-             "lost_or_stolen_phone", "card_swallowed"),
-    "low": ("exchange_rate", "country_support", "fiat_currency_support", "supported_cards_and_currencies",
-            "visa_or_mastercard", "atm_support", "age_limit", "card_acceptance", "card_delivery_estimate",
-            "order_physical_card", "get_physical_card", "getting_spare_card", "change_pin",
-            "edit_personal_details", "why_verify_identity"),
+    "high": (
+        "transaction_charged_twice",
+        "card_payment_not_recognised",
+        "direct_debit_payment_not_recognised",
+        "lost_or_stolen_phone",
+        "card_swallowed",
+    ),
+    "low": (
+        "exchange_rate",
+        "country_support",
+        "fiat_currency_support",
+        "supported_cards_and_currencies",
+        "visa_or_mastercard",
+        "atm_support",
+        "age_limit",
+        "card_acceptance",
+        "card_delivery_estimate",
+        "order_physical_card",
+        "get_physical_card",
+        "getting_spare_card",
+        "change_pin",
+        "edit_personal_details",
+        "why_verify_identity",
+    ),
 }
 
 # The cross-source set: IT helpdesk tickets, never used for training.
-IT_TICKETS = {"Hardware": "Technical", "Storage": "Technical", "Access": "Account",
-              "Administrative rights": "Account", "Miscellaneous": "Other"}
+IT_TICKETS = {
+    "Hardware": "Technical",
+    "Storage": "Technical",
+    "Access": "Account",
+    "Administrative rights": "Account",
+    "Miscellaneous": "Other",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +174,9 @@ def prepare(shared: Path) -> dict[str, int]:
         with (bitext_dir / f"Bitext_Sample_Customer_Service_{name}_Dataset.csv").open() as f:
             for r in csv.DictReader(f):
                 urgency = "low" if r["category"] in ("CONTACT", "NEWSLETTER", "FEEDBACK") else ""
-                groups[r["intent"]].append(Example(r["utterance"].strip(), BITEXT[r["category"]], urgency,
-                                                   "", "bitext", split))
+                groups[r["intent"]].append(
+                    Example(r["utterance"].strip(), BITEXT[r["category"]], urgency, "", "bitext", split)
+                )
         rows += _sample(groups, per_intent, rng)
     _write(DATA / "bitext.csv", rows)
     counts = {"bitext.csv": len(rows)}
@@ -118,9 +189,16 @@ def prepare(shared: Path) -> dict[str, int]:
             if r["category"] not in intent_category:
                 continue
             split = "test" if _bucket(r["text"]) < 2 else "train"
-            splits[split][r["category"]].append(Example(
-                r["text"].strip(), intent_category[r["category"]], intent_urgency.get(r["category"], ""),
-                "", "banking77", split))
+            splits[split][r["category"]].append(
+                Example(
+                    r["text"].strip(),
+                    intent_category[r["category"]],
+                    intent_urgency.get(r["category"], ""),
+                    "",
+                    "banking77",
+                    split,
+                )
+            )
     rows = _sample(splits["train"], 25, rng) + _sample(splits["test"], 8, rng)
     _write(DATA / "banking77.csv", rows)
     counts["banking77.csv"] = len(rows)
@@ -130,8 +208,9 @@ def prepare(shared: Path) -> dict[str, int]:
         for r in csv.DictReader(f):
             if r["Topic_group"] in IT_TICKETS and len(r["Document"].split()) >= 5:
                 text = " ".join(r["Document"].split()[:60])
-                groups[r["Topic_group"]].append(Example(text, IT_TICKETS[r["Topic_group"]], "", "",
-                                                        "it_tickets", "cross"))
+                groups[r["Topic_group"]].append(
+                    Example(text, IT_TICKETS[r["Topic_group"]], "", "", "it_tickets", "cross")
+                )
     rows = _sample(groups, 200, rng)
     _write(DATA / "it_tickets.csv", rows)
     counts["it_tickets.csv"] = len(rows)
@@ -176,8 +255,11 @@ def read_examples(path: Path) -> list[Example]:
 
 def training_pool() -> list[Example]:
     """Every committed row used for training or held-out evaluation (not the cross-source set)."""
-    return (read_examples(DATA / "labeled_tickets.csv") + read_examples(DATA / "bitext.csv")
-            + read_examples(DATA / "banking77.csv"))
+    return (
+        read_examples(DATA / "labeled_tickets.csv")
+        + read_examples(DATA / "bitext.csv")
+        + read_examples(DATA / "banking77.csv")
+    )
 
 
 def write_examples(path: Path, rows: list[Example]) -> None:

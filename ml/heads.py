@@ -54,12 +54,18 @@ class Heads:
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(
             directory / "heads.npz",
-            category_w=self.category_w.astype(np.float32), category_b=self.category_b.astype(np.float32),
-            urgency_w=self.urgency_w.astype(np.float32), urgency_b=self.urgency_b.astype(np.float32),
+            category_w=self.category_w.astype(np.float32),
+            category_b=self.category_b.astype(np.float32),
+            urgency_w=self.urgency_w.astype(np.float32),
+            urgency_b=self.urgency_b.astype(np.float32),
             sentiment_w=self.sentiment_w.astype(np.float32),
         )
-        meta = {**self.meta, "categories": list(self.categories), "sentiment_b": float(self.sentiment_b),
-                "review_threshold": self.review_threshold}
+        meta = {
+            **self.meta,
+            "categories": list(self.categories),
+            "sentiment_b": float(self.sentiment_b),
+            "review_threshold": self.review_threshold,
+        }
         (directory / "heads.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
     @classmethod
@@ -69,8 +75,12 @@ class Heads:
         with np.load(directory / "heads.npz", allow_pickle=False) as arrays:
             return cls(
                 categories=tuple(meta["categories"]),
-                category_w=arrays["category_w"], category_b=arrays["category_b"],
-                urgency_w=arrays["urgency_w"], urgency_b=arrays["urgency_b"],
-                sentiment_w=arrays["sentiment_w"], sentiment_b=float(meta["sentiment_b"]),
-                review_threshold=float(meta["review_threshold"]), meta=meta,
+                category_w=arrays["category_w"],
+                category_b=arrays["category_b"],
+                urgency_w=arrays["urgency_w"],
+                urgency_b=arrays["urgency_b"],
+                sentiment_w=arrays["sentiment_w"],
+                sentiment_b=float(meta["sentiment_b"]),
+                review_threshold=float(meta["review_threshold"]),
+                meta=meta,
             )

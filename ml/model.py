@@ -84,22 +84,26 @@ class ModelTriager:
                 score = min(1.0, score + VIP_BOOST)
             bonus = SAME_CATEGORY_BONUS * (self.macro_categories == category)
             macro = self.macros[int((macro_sim[i] + bonus).argmax())]
-            results.append(TriageResult(
-                category=category,
-                confidence=round(confidence, 3),
-                needs_review=confidence < self.heads.review_threshold,
-                urgency=round(score, 3),
-                urgency_label=urgency_label(score),
-                sentiment=round(float(sentiment[i]), 3),
-                language=request.language or identify_language(request.text),
-                signals=tuple(signals),
-                suggested_reply=macro.reply,
-                model=self.name,
-            ))
+            results.append(
+                TriageResult(
+                    category=category,
+                    confidence=round(confidence, 3),
+                    needs_review=confidence < self.heads.review_threshold,
+                    urgency=round(score, 3),
+                    urgency_label=urgency_label(score),
+                    sentiment=round(float(sentiment[i]), 3),
+                    language=request.language or identify_language(request.text),
+                    signals=tuple(signals),
+                    suggested_reply=macro.reply,
+                    model=self.name,
+                )
+            )
         return results
 
 
-def load_triager(backend: str = "onnx", threads: int | None = None, heads_dir: Path = HEADS_DIR) -> ModelTriager:
+def load_triager(
+    backend: str = "onnx", threads: int | None = None, heads_dir: Path = HEADS_DIR
+) -> ModelTriager:
     """Load encoder, heads and macros; raises if any is missing (the service then falls back)."""
     from ml.encoder import load_encoder
 

@@ -196,8 +196,9 @@ class TriageService:
             self._batcher = None
 
 
-def load_service(kind: str = "auto", *, threads: int | None = None, max_batch: int = MAX_BATCH,
-                 max_wait: float = MAX_WAIT) -> TriageService:
+def load_service(
+    kind: str = "auto", *, threads: int | None = None, max_batch: int = MAX_BATCH, max_wait: float = MAX_WAIT
+) -> TriageService:
     """Build the triage service cheaply; the model (if any) loads in a background thread.
 
     `kind`: "keyword" (baseline only), "auto" (the int8 ONNX model, baseline if it cannot load),

@@ -13,38 +13,76 @@ from typing import Any
 
 # name -> (pattern, weight the keyword fallback adds to S when it fires)
 SIGNALS: dict[str, tuple[re.Pattern[str], float]] = {
-    "outage": (re.compile(
-        r"\b(outage|(is|are|went|goes|been|site|app|everything|service|production|prod) (completely )?down|"
-        r"down for|offline|unreachable|not loading|nothing loads|white screen|blank screen|"
-        r"5\d\d errors?|(returns?|returning|throws?|throwing|getting|gives?) (an? )?(http )?5\d\d|"
-        r"cannot access|can'?t access|nobody can|no one can|"
-        r"(all|every) (of )?(our )?(customers?|users?|requests?|employees|staff|stores?))\b", re.I), 0.45),
-    "many_affected": (re.compile(
-        r"\b(all (of )?(our|my) |every (single )?(customer|user)|whole (team|company|site|call centre)|"
-        r"entire (company|team|site)|\d{2,} (people|users|staff|employees|customers|stores))", re.I), 0.15),
-    "data_loss": (re.compile(
-        r"\b(data loss|lost (all|our) data|(have |has )?disappeared|deleting (our )?(data|users)|"
-        r"deleted (all|everything)|encrypted|ransomware)\b", re.I), 0.35),
-    "security": (re.compile(
-        r"\b(hack(ed|ers?)|(data|security) breach|breach notice|compromised|account takeover|taken over|took over|leak(ed)?|phishing|"
-        r"unknown ips?|stolen|fraud(ulent)?|attack)\b", re.I), 0.4),
-    "money_lost": (re.compile(
-        r"\b(charged (us |me )?(twice|\d+ times)|double[- ]charged|overcharged|over-?billed|"
-        r"(losing|lose|lost) (money|revenue|sales|orders|thousands)|costs? us|unauthori[sz]ed (charge|payment)|"
-        r"cannot take (any )?(money|payments)|can'?t pay|no customer can pay|payroll|cash flow)\b", re.I), 0.35),
-    "deadline": (re.compile(
-        r"\b(asap|(?<!not )urgent(ly)?|immediately|right now|as we speak|today|tonight|tomorrow|end of (the )?day|"
-        r"by (monday|tuesday|wednesday|thursday|friday)|deadline|due today|"
-        r"within \d+ (hours?|minutes?)|in (an?|one|two|\d+) hours?)\b", re.I), 0.25),
-    "legal_threat": (re.compile(
-        r"\b(lawyers?|attorneys?|solicitors?|lawsuit|sue|suing|legal action|court|regulator|"
-        r"subpoena|cease and desist|class action|consumer protection|police)\b", re.I), 0.4),
+    "outage": (
+        re.compile(
+            r"\b(outage|(is|are|went|goes|been|site|app|everything|service|production|prod) (completely )?down|"
+            r"down for|offline|unreachable|not loading|nothing loads|white screen|blank screen|"
+            r"5\d\d errors?|(returns?|returning|throws?|throwing|getting|gives?) (an? )?(http )?5\d\d|"
+            r"cannot access|can'?t access|nobody can|no one can|"
+            r"(all|every) (of )?(our )?(customers?|users?|requests?|employees|staff|stores?))\b",
+            re.I,
+        ),
+        0.45,
+    ),
+    "many_affected": (
+        re.compile(
+            r"\b(all (of )?(our|my) |every (single )?(customer|user)|whole (team|company|site|call centre)|"
+            r"entire (company|team|site)|\d{2,} (people|users|staff|employees|customers|stores))",
+            re.I,
+        ),
+        0.15,
+    ),
+    "data_loss": (
+        re.compile(
+            r"\b(data loss|lost (all|our) data|(have |has )?disappeared|deleting (our )?(data|users)|"
+            r"deleted (all|everything)|encrypted|ransomware)\b",
+            re.I,
+        ),
+        0.35,
+    ),
+    "security": (
+        re.compile(
+            r"\b(hack(ed|ers?)|(data|security) breach|breach notice|compromised|account takeover|taken over|took over|leak(ed)?|phishing|"
+            r"unknown ips?|stolen|fraud(ulent)?|attack)\b",
+            re.I,
+        ),
+        0.4,
+    ),
+    "money_lost": (
+        re.compile(
+            r"\b(charged (us |me )?(twice|\d+ times)|double[- ]charged|overcharged|over-?billed|"
+            r"(losing|lose|lost) (money|revenue|sales|orders|thousands)|costs? us|unauthori[sz]ed (charge|payment)|"
+            r"cannot take (any )?(money|payments)|can'?t pay|no customer can pay|payroll|cash flow)\b",
+            re.I,
+        ),
+        0.35,
+    ),
+    "deadline": (
+        re.compile(
+            r"\b(asap|(?<!not )urgent(ly)?|immediately|right now|as we speak|today|tonight|tomorrow|end of (the )?day|"
+            r"by (monday|tuesday|wednesday|thursday|friday)|deadline|due today|"
+            r"within \d+ (hours?|minutes?)|in (an?|one|two|\d+) hours?)\b",
+            re.I,
+        ),
+        0.25,
+    ),
+    "legal_threat": (
+        re.compile(
+            r"\b(lawyers?|attorneys?|solicitors?|lawsuit|sue|suing|legal action|court|regulator|"
+            r"subpoena|cease and desist|class action|consumer protection|police)\b",
+            re.I,
+        ),
+        0.4,
+    ),
 }
 
 # Phrases that say the writer does not need a fast answer; a feature for the head, and the
 # fallback subtracts for it.
-CALM = re.compile(r"\b(not urgent|no rush|low priority|whenever you (get|have) (a )?(chance|time)|"
-                  r"not a big deal|minor:|when you can)\b", re.I)
+CALM = re.compile(
+    r"\b(not urgent|no rush|low priority|whenever you (get|have) (a )?(chance|time)|"
+    r"not a big deal|minor:|when you can)\b",
+    re.I,
+)
 CALM_WEIGHT = -0.15
 
 FEATURE_NAMES: tuple[str, ...] = (*SIGNALS, "calm")
@@ -78,8 +116,28 @@ def lexicon_sentiment(text: str) -> float:
 
 # The languages support can answer in; restricting the detector keeps short texts from being
 # labelled as, say, Luxembourgish because of one rare word.
-LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "no", "fi", "cs", "tr", "ru",
-             "uk", "ja", "zh", "ko", "ar")
+LANGUAGES = (
+    "en",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "pl",
+    "sv",
+    "da",
+    "no",
+    "fi",
+    "cs",
+    "tr",
+    "ru",
+    "uk",
+    "ja",
+    "zh",
+    "ko",
+    "ar",
+)
 
 
 @cache

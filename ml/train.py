@@ -64,13 +64,19 @@ def fit(rows: Sequence[Example], vectors: np.ndarray, encoder_name: str) -> Head
         urg_b.append(head.intercept_[0])
 
     sent_idx = [i for i, r in enumerate(rows) if r.sentiment not in ("", None)]
-    sent = Ridge(alpha=3.0).fit(sentiment_features(vectors[sent_idx], [texts[i] for i in sent_idx]),
-                                np.array([float(rows[i].sentiment) for i in sent_idx]))
+    sent = Ridge(alpha=3.0).fit(
+        sentiment_features(vectors[sent_idx], [texts[i] for i in sent_idx]),
+        np.array([float(rows[i].sentiment) for i in sent_idx]),
+    )
 
     heads = Heads(
-        categories=CATEGORIES, category_w=cat_w, category_b=cat_b,
-        urgency_w=np.array(urg_w), urgency_b=np.array(urg_b),
-        sentiment_w=sent.coef_, sentiment_b=float(sent.intercept_),
+        categories=CATEGORIES,
+        category_w=cat_w,
+        category_b=cat_b,
+        urgency_w=np.array(urg_w),
+        urgency_b=np.array(urg_b),
+        sentiment_w=sent.coef_,
+        sentiment_b=float(sent.intercept_),
         review_threshold=REVIEW_THRESHOLD,
     )
     digest = hashlib.sha256()

@@ -1,0 +1,128 @@
+"""TriageService: micro-batching gives each caller its own answer; any model trouble falls back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from ml import TriageRequest, TriageService, load_service
+from ml.model import ModelTriager
+from tests.ml.conftest import BrokenTriager, EchoTriager, SlowTriager
+
+
+async def test_concurrent_callers_share_batches_and_get_their_own_results() -> None:
+    # Given a service over a recording triager
+    echo = EchoTriager()
+    service = TriageService(echo, max_batch=32, max_wait=0.05)
+    # When 80 coroutines triage at once
+    texts = [f"ticket number {i}: my invoice is wrong" for i in range(80)]
+    results = await asyncio.gather(*(service.triage(TriageRequest(t)) for t in texts))
+    await service.close()
+    # Then each caller got the answer to its own text, in far fewer passes, none above the bound
+    assert [r.suggested_reply for r in results] == texts
+    assert sum(echo.batches) == 80
+    assert max(echo.batches) <= 32
+    assert len(echo.batches) <= 6
+
+
+async def test_real_model_batched_equals_one_by_one(triager: ModelTriager) -> None:
+    service = TriageService(triager)
+    texts = [
+        "I was charged twice",
+        "site is down for all customers",
+        "please add dark mode",
+        "where is my order?",
+        "my lawyer will call you",
+        "thanks!",
+    ] * 3
+    together = await asyncio.gather(*(service.triage(TriageRequest(t)) for t in texts))
+    one_by_one = [await service.triage(TriageRequest(t)) for t in texts]
+    await service.close()
+    assert together == one_by_one
+    assert service.batcher is None  # closed
+    assert not service.degraded and service.fallback_count == 0
+
+
+async def test_model_raising_gives_fallback_result_and_degraded_flag() -> None:
+    service = TriageService(BrokenTriager(failures=1))
+    # When the model raises / Then the keyword baseline answers and says so
+    result = await service.triage(TriageRequest("I was charged twice"))
+    assert result.model == "fallback" and result.category == "Billing"
+    assert service.fallback_count == 1 and service.degraded
+    # When the model recovers / Then it answers again and the flag clears
+    result = await service.triage(TriageRequest("I was charged twice"))
+    assert result.model == "echo" and not service.degraded
+    await service.close()
+
+
+async def test_every_caller_of_a_failed_batch_falls_back() -> None:
+    service = TriageService(BrokenTriager(), max_wait=0.05)
+    results = await asyncio.gather(*(service.triage(TriageRequest(f"site is down {i}")) for i in range(10)))
+    await service.close()
+    assert {r.model for r in results} == {"fallback"}
+    assert service.fallback_count == 10
+
+
+async def test_hanging_model_times_out_to_the_fallback() -> None:
+    slow = SlowTriager()
+    service = TriageService(slow, timeout=0.2)
+    started = time.perf_counter()
+    result = await service.triage(TriageRequest("site is down"))
+    assert result.model == "fallback" and time.perf_counter() - started < 2
+    slow.release.set()
+    await service.close()
+
+
+async def test_model_that_cannot_load_leaves_the_baseline_answering() -> None:
+    def loader() -> EchoTriager:
+        raise FileNotFoundError("no weights here")
+
+    service = TriageService(loader=loader)
+    await service.start()
+    assert service.degraded and service.model_name == "fallback"
+    assert isinstance(service.load_error, FileNotFoundError)
+    assert (await service.triage(TriageRequest("I was charged twice"))).model == "fallback"
+    await service.close()
+
+
+async def test_load_service_is_cheap_and_calls_wait_for_the_model() -> None:
+    started = time.perf_counter()
+    service = load_service("auto")
+    assert time.perf_counter() - started < 0.5  # loading happens in a background thread
+    # A call made while it loads waits for the model rather than falling back
+    result = await service.triage(TriageRequest("I was charged twice"))
+    assert result.model != "fallback" and result.category == "Billing"
+    assert not service.loading and not service.degraded
+    await service.close()
+
+
+async def test_keyword_kind_is_the_baseline_only() -> None:
+    service = load_service("keyword")
+    assert service.degraded and service.model_name == "fallback"
+    assert (await service.triage(TriageRequest("site is down for all customers"))).model == "fallback"
+    await service.close()
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown triage model kind"):
+        load_service("gpt")
+
+
+async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
+    slow = SlowTriager()
+    service = TriageService(slow, max_wait=0.0)
+    first = asyncio.create_task(service.triage(TriageRequest("first")))  # occupies the model thread
+    await asyncio.sleep(0.05)
+    doomed = asyncio.create_task(service.triage(TriageRequest("doomed")))
+    kept = asyncio.create_task(service.triage(TriageRequest("kept")))
+    await asyncio.sleep(0.05)
+    doomed.cancel()
+    slow.release.set()
+    assert (await first).suggested_reply == "first"
+    assert (await kept).suggested_reply == "kept"
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    assert service.fallback_count == 0
+    await service.close()

@@ -1,0 +1,70 @@
+"""The heads are reproducible from `python -m ml train` and the committed data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml.datasets import DATA, Example, training_pool
+from ml.heads import Heads
+from ml.model import ModelTriager
+from ml.train import _data_digest, fit, train
+
+# Written by `python -m tests.ml.test_train` (rerun it only when the training code changes on purpose).
+REFERENCE = Path(__file__).with_name("data") / "tiny_heads"
+
+
+def tiny_subset() -> list[Example]:
+    """A fixed, small training set: the first 8 training rows of each (source, category)."""
+    taken: dict[tuple[str, str], int] = {}
+    rows = []
+    for row in training_pool():
+        key = (row.source, row.category)
+        if row.split == "train" and taken.get(key, 0) < 8:
+            taken[key] = taken.get(key, 0) + 1
+            rows.append(row)
+    return rows
+
+
+def assert_same_heads(a: Heads, b: Heads, atol: float) -> None:
+    for name in ("category_w", "category_b", "urgency_w", "urgency_b", "sentiment_w"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), atol=atol, err_msg=name)
+    assert a.sentiment_b == pytest.approx(b.sentiment_b, abs=atol)
+
+
+def test_tiny_fit_is_deterministic_and_matches_the_committed_reference(triager: ModelTriager) -> None:
+    # Given a fixed tiny subset embedded by the served encoder
+    rows = tiny_subset()
+    vectors = triager.encoder.encode([r.text for r in rows])
+    # When the heads are fit twice
+    first, second = fit(rows, vectors, triager.encoder.name), fit(rows, vectors, triager.encoder.name)
+    # Then both fits are identical, and match the reference fit committed beside this test
+    assert_same_heads(first, second, atol=0.0)
+    assert first.meta["version"] == second.meta["version"]
+    assert_same_heads(first, Heads.load(REFERENCE), atol=1e-3)
+
+
+def test_committed_heads_were_trained_on_the_committed_data(triager: ModelTriager) -> None:
+    meta = triager.heads.meta
+    assert meta["data"] == _data_digest(DATA)
+    assert meta["encoder"] == triager.encoder.name
+    assert "it_tickets" not in meta["sources"]  # the cross-source set stays unseen
+
+
+@pytest.mark.slow
+def test_full_retrain_reproduces_the_committed_heads(tmp_path: Path, triager: ModelTriager) -> None:
+    # When `python -m ml train` runs again on the committed data / Then it rebuilds the committed heads
+    rebuilt = train(triager.encoder, out=tmp_path)
+    assert rebuilt.meta["version"] == triager.heads.meta["version"]
+    assert_same_heads(rebuilt, triager.heads, atol=1e-3)
+
+
+if __name__ == "__main__":
+    from ml.model import load_triager
+
+    encoder = load_triager("onnx").encoder
+    subset = tiny_subset()
+    fit(subset, encoder.encode([r.text for r in subset]), encoder.name).save(REFERENCE)
+    print(f"reference tiny heads written to {REFERENCE}")
