@@ -21,16 +21,23 @@ SAME_CATEGORY_BONUS = 0.1  # a macro of the predicted category wins close calls
 SIGNAL_NAMES = {"calm": "not_urgent_hint"}  # how feature names read as reported signals
 
 
-def urgency_features(vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+def _lexicon(texts: Sequence[str]) -> np.ndarray:
+    return np.array([lexicon_sentiment(t) for t in texts], dtype=np.float32).reshape(len(texts), 1)
+
+
+def urgency_features(
+    vectors: np.ndarray, texts: Sequence[str], lexicon: np.ndarray | None = None
+) -> np.ndarray:
     """[embedding | regex signal flags | lexicon sentiment]: what the urgency head reads."""
-    extra = np.array([[*signal_vector(t), lexicon_sentiment(t)] for t in texts], dtype=np.float32)
-    return np.hstack([vectors, extra.reshape(len(texts), -1)])
+    flags = np.array([signal_vector(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+    return np.hstack([vectors, flags, _lexicon(texts) if lexicon is None else lexicon])
 
 
-def sentiment_features(vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+def sentiment_features(
+    vectors: np.ndarray, texts: Sequence[str], lexicon: np.ndarray | None = None
+) -> np.ndarray:
     """[embedding | lexicon sentiment]: what the sentiment head reads."""
-    lexicon = np.array([[lexicon_sentiment(t)] for t in texts], dtype=np.float32)
-    return np.hstack([vectors, lexicon.reshape(len(texts), 1)])
+    return np.hstack([vectors, _lexicon(texts) if lexicon is None else lexicon])
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +74,9 @@ class ModelTriager:
         texts = [r.text for r in requests]
         vectors = self.encoder.encode(texts)
         proba = self.heads.category_proba(vectors)
-        urgency = self.heads.urgency(urgency_features(vectors, texts))
-        sentiment = self.heads.sentiment(sentiment_features(vectors, texts))
+        lexicon = _lexicon(texts)
+        urgency = self.heads.urgency(urgency_features(vectors, texts, lexicon))
+        sentiment = self.heads.sentiment(sentiment_features(vectors, texts, lexicon))
         macro_sim = vectors @ self.macro_vectors.T
         results = []
         for i, request in enumerate(requests):
