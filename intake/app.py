@@ -12,7 +12,7 @@ import yaml
 from aiohttp import web
 
 from bot import discord, slack
-from intake import activity, conversations, directory, health, routing_api, tickets, webhooks
+from intake import activity, conversations, directory, health, routing_api, tickets, timers, webhooks
 from intake.http import auth_middleware, error_middleware, metrics_middleware
 from intake.schemas import AgentIn
 from intake.state import SERVICES, Services
@@ -23,7 +23,7 @@ from storage.config import Settings
 from storage.db import Database
 from storage.migrate import migrate
 from workers import broker as brokers
-from workers import sweeper
+from workers import escalation, sweeper
 from workers.doorbell import Doorbell
 from workers.notify import LogNotifier, Notifier
 from workers.runtime import Runtime, install
@@ -86,11 +86,14 @@ def create_app(
         svc = Services(settings=settings, runtime=runtime, doorbell=doorbell, broker=chosen, worker=worker)
         app[SERVICES] = svc
         sweep_task = asyncio.create_task(sweeper.run(runtime, doorbell)) if run_sweeper else None
+        sla_task = escalation.start(runtime) if run_sweeper else None
         try:
             yield
         finally:
             if sweep_task is not None:
                 sweep_task.cancel()
+            if sla_task is not None:
+                sla_task.cancel()
             await committer.stop()
             await doorbell.stop()
             if worker is not None:
@@ -111,5 +114,6 @@ def create_app(
     webhooks.register(app)
     conversations.register(app)
     routing_api.register(app)
+    timers.register(app)
     return app
 

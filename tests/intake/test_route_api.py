@@ -72,7 +72,7 @@ async def test_twenty_concurrent_routes_never_exceed_capacity(app):
     # Given three agents with 12 places between them
     await add_agents(app, BILLING_TEAM)
     # When 20 requests are routed at the same instant
-    answers = await asyncio.gather(*(route(app, {"body": f"invoice question {i}", "topics": ["Billing"]})
+    answers = await asyncio.gather(*(route(app, {"body": f"invoice question {i}", "topics": ["Billing"], "language": "en"})
                                      for i in range(20)))
     # Then 12 are assigned, 8 queued, loads add up, nobody is over capacity
     statuses = [a["status"] for a in answers]

@@ -1,0 +1,40 @@
+"""SLA timers over HTTP: `POST /v1/tickets/{id}/snooze` holds a ticket's reminders for a while."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+
+from intake.http import parse
+from intake.schemas import Id, Strict, ticket_json
+from intake.state import services
+from storage import sla as timers
+from storage.models import Ticket, utcnow
+
+
+class SnoozeIn(Strict):
+    minutes: int = Field(..., ge=1, le=7 * 24 * 60)
+    agent_id: Id | None = None
+
+
+def sla_json(t: Ticket) -> dict[str, Any]:
+    def ts(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"due_at": ts(t.due_at), "reminded_at": ts(t.reminded_at), "escalated_at": ts(t.escalated_at),
+            "snoozed_until": ts(t.snoozed_until)}
+
+
+async def snooze(request: web.Request) -> web.Response:
+    body = await parse(request, SnoozeIn)
+    now = utcnow()
+    ticket = await timers.snooze(services(request).runtime.db, request.match_info["id"],
+                                 until=now + timedelta(minutes=body.minutes), actor=body.agent_id, now=now)
+    return web.json_response({**ticket_json(ticket), "sla": sla_json(ticket)})
+
+
+def register(app: web.Application) -> None:
+    app.router.add_post("/v1/tickets/{id}/snooze", snooze)
