@@ -1,4 +1,4 @@
-"""`python -m ml prepare|train|evaluate`: rebuild the data subsets, the heads, or measure them."""
+"""`python -m ml prepare|train|evaluate|crosscheck`: rebuild the data subsets or the heads, or measure them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
     ev.add_argument("--split", default=None, help="only rows with this split (e.g. test)")
     ev.add_argument("--no-baselines", action="store_true", help="skip the TF-IDF and keyword baselines")
+    lo = sub.add_parser("crosscheck", help="refit without one source and evaluate on it (cross-source)")
+    lo.add_argument("source", choices=("banking77", "bitext", "labeled_tickets"))
+    lo.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
     args = parser.parse_args(argv)
 
     if args.command == "prepare":
@@ -32,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         from ml.train import train
 
         train(load_encoder(args.backend))
+    elif args.command == "crosscheck":
+        from ml.evaluate import leave_one_out
+
+        leave_one_out(args.source, backend=args.backend)
     else:
         from ml.evaluate import evaluate_file
 

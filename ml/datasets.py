@@ -19,6 +19,7 @@ from pathlib import Path
 from ml.result import CATEGORIES
 
 DATA = Path(__file__).with_name("data")
+PROTOTYPES = Path(__file__).with_name("prototypes.yaml")
 FIELDS = ("text", "category", "urgency", "sentiment", "source", "split")
 URGENCY_LEVELS = ("low", "medium", "high", "critical")
 HIGH_PRIORITY = frozenset({"high", "critical"})
@@ -253,10 +254,23 @@ def read_examples(path: Path) -> list[Example]:
     ]
 
 
+def prototypes() -> list[Example]:
+    """The category descriptions in ml/prototypes.yaml, as training rows."""
+    import yaml
+
+    entries = yaml.safe_load(PROTOTYPES.read_text())
+    return [
+        Example(text, _normal_category(category), source="prototypes", split="train")
+        for category, texts in entries.items()
+        for text in texts
+    ]
+
+
 def training_pool() -> list[Example]:
     """Every committed row used for training or held-out evaluation (not the cross-source set)."""
     return (
-        read_examples(DATA / "labeled_tickets.csv")
+        prototypes()
+        + read_examples(DATA / "labeled_tickets.csv")
         + read_examples(DATA / "bitext.csv")
         + read_examples(DATA / "banking77.csv")
     )

@@ -22,7 +22,7 @@ from ml.result import CATEGORIES
 
 REVIEW_THRESHOLD = 0.5  # below this top-class probability the ticket is flagged for a human
 # Hand-labeled tickets look like what we serve; the public sets are short intent queries.
-SOURCE_WEIGHT = {"labeled_tickets": 3.0}
+SOURCE_WEIGHT = {"labeled_tickets": 3.0, "prototypes": 3.0}
 # Weak urgency labels (from intent meaning) count for less than hand labels.
 WEAK_URGENCY_WEIGHT = 0.3
 
