@@ -17,11 +17,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from storage.db import Database
 from storage.errors import IdempotencyMismatch
 from storage.models import IdempotencyKey, Ticket, TicketEvent, utcnow
-from storage.tickets import Idempotency, NewTicket, _existing, _ticket_row
+from storage.tickets import Idempotency, NewTicket, _existing, ticket_values
 
 log = logging.getLogger("switchboard.storage.batching")
 
-_TICKET_COLUMNS = [c.key for c in Ticket.__table__.columns]
+# Attribute name -> column name, for the few attributes not named like their column.
+_COLUMN_OF = {attr.key: attr.columns[0].name for attr in Ticket.__mapper__.column_attrs}
 
 
 @dataclass
@@ -31,10 +32,8 @@ class _Pending:
     future: asyncio.Future[tuple[Ticket, bool]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-def _as_row(ticket: Ticket) -> dict[str, object]:
-    row = {key: getattr(ticket, key) for key in _TICKET_COLUMNS if key != "metadata"}
-    row["meta"] = ticket.meta
-    return row
+def _as_row(values: dict[str, object]) -> dict[str, object]:
+    return {_COLUMN_OF[key]: value for key, value in values.items()}
 
 
 class GroupCommitter:
@@ -82,7 +81,7 @@ class GroupCommitter:
         now = utcnow()
         leaders: dict[tuple[str, str], _Pending] = {}
         followers: list[tuple[_Pending, _Pending]] = []
-        writes: list[tuple[_Pending, Ticket]] = []
+        writes: list[tuple[_Pending, dict[str, object]]] = []
         for item in batch:
             if item.idempotency is not None:
                 key = (item.idempotency.scope, item.idempotency.key)
@@ -90,33 +89,34 @@ class GroupCommitter:
                     followers.append((item, leaders[key]))
                     continue
                 leaders[key] = item
-            writes.append((item, _ticket_row(item.new, now)))
+            writes.append((item, ticket_values(item.new, now)))
         results: dict[int, tuple[Ticket, bool] | BaseException] = {}
         async with self.db.write() as session:
-            await session.execute(insert(Ticket), [_as_row(t) for _, t in writes])
+            # Core insert of plain rows: no ORM objects on the hot path.
+            await session.execute(insert(Ticket.__table__), [_as_row(values) for _, values in writes])
             keyed = [(item, t) for item, t in writes if item.idempotency is not None]
             lost: set[str] = set()
             if keyed:
                 won = await self._claim_keys(session, keyed, now)
                 for item, ticket in keyed:
                     if (item.idempotency.scope, item.idempotency.key) not in won:  # type: ignore[union-attr]
-                        lost.add(ticket.id)
+                        lost.add(ticket["id"])
                 if lost:  # a concurrent request committed the key first: our row never existed
                     await session.execute(delete(Ticket).where(Ticket.id.in_(lost)))
             events = [
-                {"ticket_id": t.id, "ts": now, "type": "created", "actor": item.new.actor,
-                 "channel": item.new.channel, "from_status": None, "to_status": t.status,
+                {"ticket_id": t["id"], "ts": now, "type": "created", "actor": item.new.actor,
+                 "channel": item.new.channel, "from_status": None, "to_status": t["status"],
                  "data": {"subject": item.new.subject[:120]}}
-                for item, t in writes if t.id not in lost
+                for item, t in writes if t["id"] not in lost
             ]
             if events:
                 await session.execute(insert(TicketEvent), events)
-            for item, ticket in writes:
-                if ticket.id not in lost:
-                    results[id(item)] = (ticket, True)
+            for item, values in writes:
+                if values["id"] not in lost:
+                    results[id(item)] = (Ticket(**values), True)
         self.batches += 1
-        for item, ticket in writes:
-            if ticket.id in lost:
+        for item, values in writes:
+            if values["id"] in lost:
                 try:
                     found = await _existing(self.db, item.idempotency)  # type: ignore[arg-type]
                     results[id(item)] = (found, False) if found else RuntimeError("idempotency key vanished")
@@ -135,11 +135,11 @@ class GroupCommitter:
             else:
                 self._settle(item, (outcome[0], False))
 
-    async def _claim_keys(self, session, keyed: list[tuple[_Pending, Ticket]], now) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    async def _claim_keys(self, session, keyed: list[tuple[_Pending, dict[str, object]]], now) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
         """Insert the idempotency keys; the ones that were free (ours now) come back."""
         dialect_insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         rows = [{"scope": item.idempotency.scope, "key": item.idempotency.key,  # type: ignore[union-attr]
-                 "ticket_id": ticket.id, "fingerprint": item.idempotency.fingerprint,  # type: ignore[union-attr]
+                 "ticket_id": ticket["id"], "fingerprint": item.idempotency.fingerprint,  # type: ignore[union-attr]
                  "created_at": now} for item, ticket in keyed]
         stmt = (dialect_insert(IdempotencyKey).values(rows).on_conflict_do_nothing()
                 .returning(IdempotencyKey.scope, IdempotencyKey.key))
@@ -149,7 +149,7 @@ class GroupCommitter:
             owned = await session.execute(
                 select(IdempotencyKey.scope, IdempotencyKey.key, IdempotencyKey.ticket_id)
                 .where(tuple_(IdempotencyKey.scope, IdempotencyKey.key).in_(keys)))
-            mine = {t.id for _, t in keyed}
+            mine = {t["id"] for _, t in keyed}
             won = {(row.scope, row.key) for row in owned if row.ticket_id in mine}
         return won
 

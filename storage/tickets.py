@@ -58,29 +58,35 @@ class _LostRace(StorageError):
     """Raised inside a transaction when a guarded update found the row changed under it."""
 
 
+def ticket_values(new: NewTicket, now: datetime) -> dict[str, Any]:
+    """The new ticket's row as attribute values (the one place a NewTicket becomes a row)."""
+    return {
+        "id": new_ticket_id(),
+        "status": str(TicketStatus.RECEIVED),
+        "version": 1,
+        "channel": new.channel,
+        "subject": new.subject,
+        "body": new.body,
+        "requester_id": new.requester_id,
+        "requester_name": new.requester_name,
+        "requester_email": new.requester_email,
+        "language": new.language,
+        "topics": list(new.topics),
+        "sensitive": new.sensitive,
+        "budget": new.budget,
+        "sla_minutes": new.sla_minutes,
+        "meta": dict(new.metadata),
+        "tags": [],
+        "signals": [],
+        "routing_reason": [],
+        "needs_review": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def _ticket_row(new: NewTicket, now: datetime) -> Ticket:
-    return Ticket(
-        id=new_ticket_id(),
-        status=str(TicketStatus.RECEIVED),
-        version=1,
-        channel=new.channel,
-        subject=new.subject,
-        body=new.body,
-        requester_id=new.requester_id,
-        requester_name=new.requester_name,
-        requester_email=new.requester_email,
-        language=new.language,
-        topics=list(new.topics),
-        sensitive=new.sensitive,
-        budget=new.budget,
-        sla_minutes=new.sla_minutes,
-        meta=dict(new.metadata),
-        tags=[],
-        signals=[],
-        routing_reason=[],
-        created_at=now,
-        updated_at=now,
-    )
+    return Ticket(**ticket_values(new, now))
 
 
 async def _existing(db: Database, idem: Idempotency) -> Ticket | None:
