@@ -23,7 +23,7 @@ from storage.config import Settings
 from storage.db import Database
 from storage.migrate import migrate
 from workers import broker as brokers
-from workers import escalation, sweeper
+from workers import escalation, outbound, sweeper
 from workers.doorbell import Doorbell
 from workers.notify import LogNotifier, Notifier
 from workers.runtime import Runtime, install
@@ -67,6 +67,8 @@ def create_app(
         service = triage or await asyncio.to_thread(load_service, settings.triage_model)
         runtime = Runtime(settings=settings, db=db, triage=service,
                           notifiers=notifiers if notifiers is not None else [LogNotifier()])
+        if (webhook := outbound.from_settings(settings, db=db)) is not None:
+            runtime.notifiers.append(webhook)
         install(runtime)
         loop = asyncio.get_running_loop()
         chosen = broker or (brokers.redis_broker(settings.redis_url) if settings.redis_url
