@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml import TriageRequest, TriageService, load_service  # noqa: E402
 from ml.datasets import DATA, read_examples  # noqa: E402
+from ml.service import MAX_WAIT  # noqa: E402
 
 
 def ticket_texts(count: int) -> list[str]:
@@ -65,7 +66,7 @@ async def concurrent(service: TriageService, texts: list[str], callers: int) -> 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
-    service = load_service(args.kind, threads=args.threads)
+    service = load_service(args.kind, threads=args.threads, max_wait=args.max_wait)
     await service.start()
     if service.degraded:
         raise SystemExit(f"the model did not load ({service.load_error!r}); nothing to measure")
@@ -85,6 +86,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     await service.close()
     return {
         "model": service.model_name,
+        "max_wait_ms": args.max_wait * 1000,
         "tickets": len(texts),
         "mean_words": round(sum(len(t.split()) for t in texts) / len(texts), 1),
         "load_s": round(load_s, 2),
@@ -110,6 +112,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=200, help="tickets in each one-at-a-time run")
     parser.add_argument("--callers", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None, help="model threads (default: all cores)")
+    parser.add_argument("--max-wait", type=float, default=MAX_WAIT, help="gather window in seconds")
     result = asyncio.run(run(parser.parse_args()))
     for key, value in result.items():
         print(f"{key:>26}: {value}")
