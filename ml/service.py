@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 32
 MAX_WAIT = 0.010  # seconds the first request of a batch waits for company
 TIMEOUT = 30.0  # seconds a caller waits for the model before the baseline answers
-LOAD_TIMEOUT = 120.0  # seconds a caller waits for the model to finish loading
+LOAD_TIMEOUT = 120.0  # seconds after construction that callers wait for the model to load
 
 _Item = tuple[TriageRequest, "Future[TriageResult]"]
 
@@ -103,7 +103,8 @@ class TriageService:
     """Triage for coroutines: batches model calls off the loop; the keyword baseline answers whenever it fails.
 
     Build it with a ready `triager`, or with a `loader` that runs in a background thread at once
-    (so construction is cheap); calls made while it loads wait for it, up to LOAD_TIMEOUT.
+    (so construction is cheap); calls made while it loads wait for it, until `load_timeout` after
+    construction; past that, a load still running counts as a failure and the baseline answers.
     """
 
     def __init__(
@@ -114,6 +115,7 @@ class TriageService:
         max_batch: int = MAX_BATCH,
         max_wait: float = MAX_WAIT,
         timeout: float = TIMEOUT,
+        load_timeout: float = LOAD_TIMEOUT,
     ) -> None:
         self.fallback_count = 0
         self.timeout = timeout
@@ -123,6 +125,7 @@ class TriageService:
         self._keyword = KeywordTriager()
         self._model_failing = False
         self._loaded: Future[Triager] = Future()
+        self._load_deadline = time.monotonic() + load_timeout
         if loader is None:
             self._install(triager or self._keyword)
         else:
@@ -158,18 +161,22 @@ class TriageService:
     @property
     def degraded(self) -> bool:
         """True when the keyword baseline is answering: it was chosen, the model failed to load, or last raised."""
-        if not self._loaded.done():
-            return False
-        return isinstance(self.triager, KeywordTriager) or self._model_failing
+        if self._model_failing:
+            return True
+        return self._loaded.done() and isinstance(self.triager, KeywordTriager)
 
     @property
     def batcher(self) -> MicroBatcher | None:
         return self._batcher
 
     async def start(self) -> TriageService:
-        """Wait (without blocking the loop) until the model has loaded or failed to; optional."""
+        """Wait (without blocking the loop) until the model has loaded or failed to; optional.
+
+        Raises TimeoutError if it is still loading at the load deadline.
+        """
         if not self._loaded.done():
-            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._loaded)), LOAD_TIMEOUT)
+            remaining = max(self._load_deadline - time.monotonic(), 0.0)
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._loaded)), remaining)
         return self
 
     async def triage(self, request: TriageRequest) -> TriageResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -84,6 +85,32 @@ async def test_model_that_cannot_load_leaves_the_baseline_answering() -> None:
     assert service.degraded and service.model_name == "fallback"
     assert isinstance(service.load_error, FileNotFoundError)
     assert (await service.triage(TriageRequest("I was charged twice"))).model == "fallback"
+    await service.close()
+
+
+async def test_a_load_that_hangs_does_not_hold_callers_past_the_deadline() -> None:
+    # Given a model whose loading hangs until released
+    release = threading.Event()
+
+    def loader() -> EchoTriager:
+        release.wait(10)
+        return EchoTriager()
+
+    service = TriageService(loader=loader, load_timeout=0.2)
+    # When tickets arrive past the load deadline / Then the baseline answers at once, flagged
+    first = await service.triage(TriageRequest("site is down"))
+    started = time.perf_counter()
+    second = await service.triage(TriageRequest("site is down"))
+    assert first.model == second.model == "fallback" and time.perf_counter() - started < 0.1
+    assert service.degraded and service.loading
+    # When the load finally completes / Then the model answers and the flag clears
+    release.set()
+    for _ in range(500):  # the loader thread finishes within milliseconds of the release
+        if not service.loading:
+            break
+        await asyncio.sleep(0.01)
+    assert (await service.triage(TriageRequest("site is down"))).model == "echo"
+    assert not service.degraded
     await service.close()
 
 
