@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from storage.agents import adjust_loads
 from storage.db import Database
@@ -49,15 +49,21 @@ def _timer(t: Ticket) -> Timer:
     return Timer(t.id, t.status, t.assignee_id, t.created_at, t.due_at, t.updated_at, t.claimed_at)
 
 
-async def reminder_candidates(db: Database, *, now: datetime, horizon: timedelta, limit: int = 500) -> list[Timer]:
-    """Open tickets due within `horizon`, not yet reminded and not snoozed (the caller picks the ripe ones)."""
+async def reminder_candidates(db: Database, *, now: datetime, horizon: timedelta, limit: int = 500,
+                              after: tuple[datetime, str] | None = None) -> list[Timer]:
+    """Open tickets due within `horizon`, not yet reminded and not snoozed (the caller picks the ripe ones).
+
+    By due time then id; pass the last one's `(due_at, id)` as `after` for the next page.
+    """
     stmt = (
         select(Ticket)
         .where(Ticket.status.in_(_OPEN), Ticket.reminded_at.is_(None), Ticket.due_at.is_not(None),
                Ticket.due_at > now, Ticket.due_at <= now + horizon,
                or_(Ticket.snoozed_until.is_(None), Ticket.snoozed_until <= now))
-        .order_by(Ticket.due_at).limit(limit)
+        .order_by(Ticket.due_at, Ticket.id).limit(limit)
     )
+    if after is not None:
+        stmt = stmt.where(or_(Ticket.due_at > after[0], and_(Ticket.due_at == after[0], Ticket.id > after[1])))
     async with db.read() as session:
         return [_timer(t) for t in await session.scalars(stmt)]
 

@@ -27,6 +27,7 @@ from workers.runtime import Runtime
 from workers.sla import longest_lead, parse_tiers, remind_at
 
 log = logging.getLogger("switchboard.sla")
+PAGE = 500  # tickets read per query; every candidate due within the horizon is looked at each pass
 
 
 @dataclass
@@ -95,12 +96,17 @@ async def _remind(rt: Runtime, now: datetime, report: Report) -> None:
     if lead <= 0:
         return
     horizon = longest_lead(parse_tiers(rt.settings.sla_tiers), lead)
-    for timer in await timers.reminder_candidates(rt.db, now=now, horizon=horizon):
-        # A long custom SLA is reminded at most `horizon` ahead, like the longest tier.
-        ripe = max(remind_at(timer.created_at, timer.due_at, lead), timer.due_at - horizon)
-        if now >= ripe and await timers.mark_reminded(rt.db, timer.id, now=now):
-            report.reminded.append(timer.id)
-            rt.notify(timer.id, "sla_reminder")
+    after: tuple[datetime, str] | None = None
+    while page := await timers.reminder_candidates(rt.db, now=now, horizon=horizon, after=after, limit=PAGE):
+        for timer in page:
+            # A long custom SLA is reminded at most `horizon` ahead, like the longest tier.
+            ripe = max(remind_at(timer.created_at, timer.due_at, lead), timer.due_at - horizon)
+            if now >= ripe and await timers.mark_reminded(rt.db, timer.id, now=now):
+                report.reminded.append(timer.id)
+                rt.notify(timer.id, "sla_reminder")
+        if len(page) < PAGE:
+            return
+        after = (page[-1].due_at, page[-1].id)
 
 
 async def _unclaim(rt: Runtime, now: datetime, report: Report) -> None:

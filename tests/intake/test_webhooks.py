@@ -114,6 +114,8 @@ BAD = [
      lambda raw: {"Content-Type": "application/json", **signed(raw)}, 400, "malformed_json"),
     ("json array", "generic", b"[1, 2]",
      lambda raw: {"Content-Type": "application/json", **signed(raw)}, 422, "validation_error"),
+    ("body over 1 MiB", "generic", _raw_json({"message": "x" * (1024 * 1024)}),
+     lambda raw: {"Content-Type": "application/json", **signed(raw)}, 413, "payload_too_large"),
     ("missing body field", "generic", _raw_json({"id": "x", "subject": "only a subject"}),
      lambda raw: {"Content-Type": "application/json", **signed(raw)}, 422, "missing_fields"),
     ("empty body field", "generic", _raw_json({"id": "x", "message": "   "}),

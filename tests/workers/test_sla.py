@@ -228,3 +228,19 @@ async def test_done_tickets_have_no_timers(app):
     ticket = await new_ticket(app)
     await app.post(f"/v1/tickets/{ticket['id']}/resolve", {"agent_id": "jo"})
     assert not await check_once(app.services.runtime, now=stamp(ticket["due_at"]) + timedelta(days=2))
+
+
+async def test_ripe_reminders_are_found_behind_many_that_are_not(app, monkeypatch):
+    from workers import escalation
+
+    monkeypatch.setattr(escalation, "PAGE", 2)
+    await add_agents(app, TEAM)
+    # Given three fresh 15-minute tickets (not ripe yet) and an old day-long one due after them (ripe)
+    fast = [await new_ticket(app, sla_minutes=15) for _ in range(3)]
+    slow = await new_ticket(app)
+    now = stamp(fast[-1]["created_at"]) + timedelta(minutes=1)
+    async with app.services.runtime.db.write() as session:
+        row = await session.get(Ticket, slow["id"])
+        row.created_at, row.due_at = now - timedelta(hours=23), now + timedelta(hours=1)
+    # When the check runs, one page holding only unripe ones / Then the ripe one is still found
+    assert (await check_once(app.services.runtime, now=now)).reminded == [slow["id"]]
