@@ -234,6 +234,18 @@ def _normal_urgency(value: str) -> str:
     return value
 
 
+# Other names the same columns go by in files people bring.
+ALIASES = {"text": ("body", "message", "ticket"), "category": ("label",), "urgency": ("priority",)}
+
+
+def _column(record: dict[str, object], name: str) -> str:
+    for key in (name, *ALIASES.get(name, ())):
+        value = record.get(key)
+        if value not in (None, ""):
+            return str(value)
+    return ""
+
+
 def read_examples(path: Path) -> list[Example]:
     """Read a labeled CSV or JSONL file: `text` plus any of category, urgency, sentiment, source, split."""
     if path.suffix in (".jsonl", ".json"):
@@ -241,11 +253,13 @@ def read_examples(path: Path) -> list[Example]:
     else:
         with path.open(newline="") as f:
             records = list(csv.DictReader(f))
+    if records and not _column(records[0], "text"):
+        raise ValueError(f"{path}: no text column (expected one of text, body, message, ticket)")
     return [
         Example(
-            text=str(r["text"]),
-            category=_normal_category(str(r.get("category") or "")),
-            urgency=_normal_urgency(str(r.get("urgency") or "")),
+            text=_column(r, "text"),
+            category=_normal_category(_column(r, "category")),
+            urgency=_normal_urgency(_column(r, "urgency")),
             sentiment=str(r.get("sentiment") if r.get("sentiment") is not None else ""),
             source=str(r.get("source") or path.stem),
             split=str(r.get("split") or ""),
