@@ -184,6 +184,8 @@ def ticket_json(t: Ticket) -> dict[str, Any]:
         "assignee": t.assignee_id,
         "routing": {"score": t.routing_score, "reason": list(t.routing_reason or [])},
         "due_at": _ts(t.due_at),
+        "sla": {"due_at": _ts(t.due_at), "reminded_at": _ts(t.reminded_at), "escalated_at": _ts(t.escalated_at),
+                "snoozed_until": _ts(t.snoozed_until)},
         "created_at": _ts(t.created_at),
         "updated_at": _ts(t.updated_at),
         "triaged_at": _ts(t.triaged_at),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 from pydantic import Field
@@ -12,7 +11,7 @@ from intake.http import parse
 from intake.schemas import Id, Strict, ticket_json
 from intake.state import services
 from storage import sla as timers
-from storage.models import Ticket, utcnow
+from storage.models import utcnow
 
 
 class SnoozeIn(Strict):
@@ -20,20 +19,12 @@ class SnoozeIn(Strict):
     agent_id: Id | None = None
 
 
-def sla_json(t: Ticket) -> dict[str, Any]:
-    def ts(value: Any) -> str | None:
-        return value.isoformat() if value else None
-
-    return {"due_at": ts(t.due_at), "reminded_at": ts(t.reminded_at), "escalated_at": ts(t.escalated_at),
-            "snoozed_until": ts(t.snoozed_until)}
-
-
 async def snooze(request: web.Request) -> web.Response:
     body = await parse(request, SnoozeIn)
     now = utcnow()
     ticket = await timers.snooze(services(request).runtime.db, request.match_info["id"],
                                  until=now + timedelta(minutes=body.minutes), actor=body.agent_id, now=now)
-    return web.json_response({**ticket_json(ticket), "sla": sla_json(ticket)})
+    return web.json_response(ticket_json(ticket))
 
 
 def register(app: web.Application) -> None:

@@ -20,6 +20,7 @@ from ml import load_service
 from storage.config import get_settings
 from storage.db import Database
 from workers import broker as brokers
+from workers import outbound
 from workers.notify import LogNotifier, Notifier
 from workers.runtime import Runtime, install
 
@@ -40,6 +41,8 @@ class BootRuntime(Middleware):
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         notifiers: list[Notifier] = [LogNotifier()]
         notifiers += [n for n in (slack.notifier(settings), discord.notifier(settings)) if n is not None]
+        if (hook := outbound.from_settings(settings)) is not None:
+            notifiers.append(hook)
         install(Runtime(settings=settings, db=Database(settings.database_url),
                         triage=load_service(settings.triage_model), notifiers=notifiers))
         log.info("worker runtime ready: %d notifier(s)", len(notifiers))

@@ -93,14 +93,15 @@ class GroupCommitter:
         results: dict[int, tuple[Ticket, bool] | BaseException] = {}
         async with self.db.write() as session:
             # Core insert of plain rows: no ORM objects on the hot path.
-            await session.execute(insert(Ticket.__table__), [_as_row(values) for _, values in writes])
+            table = Ticket.__table__
+            await session.execute(insert(table), [_as_row(values) for _, values in writes])  # type: ignore[arg-type]
             keyed = [(item, t) for item, t in writes if item.idempotency is not None]
             lost: set[str] = set()
             if keyed:
                 won = await self._claim_keys(session, keyed, now)
                 for item, ticket in keyed:
                     if (item.idempotency.scope, item.idempotency.key) not in won:  # type: ignore[union-attr]
-                        lost.add(ticket["id"])
+                        lost.add(str(ticket["id"]))
                 if lost:  # a concurrent request committed the key first: our row never existed
                     await session.execute(delete(Ticket).where(Ticket.id.in_(lost)))
             events = [

@@ -57,6 +57,13 @@ async def refill_agent(agent_id: str) -> None:
         notify_ticket.send(ticket_id, "assigned")
 
 
-@dramatiq.actor(queue_name="chat", max_retries=10, min_backoff=1_000, max_backoff=120_000, time_limit=60_000)
+@dramatiq.actor(queue_name="chat", max_retries=3, min_backoff=500, max_backoff=5_000, time_limit=10_000)
 async def notify_ticket(ticket_id: str, kind: str) -> None:
-    await pipeline.notify(current(), ticket_id, kind)
+    """Fan out: one message per notifier, so each is retried on its own."""
+    for notifier in current().notifiers:
+        deliver_notification.send(ticket_id, kind, pipeline.notifier_name(notifier))
+
+
+@dramatiq.actor(queue_name="chat", max_retries=10, min_backoff=1_000, max_backoff=120_000, time_limit=60_000)
+async def deliver_notification(ticket_id: str, kind: str, notifier: str) -> None:
+    await pipeline.deliver(current(), ticket_id, kind, notifier)

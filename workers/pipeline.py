@@ -16,7 +16,7 @@ from storage.models import Agent, Ticket, utcnow
 from storage.states import PIPELINE, Action, TicketStatus
 from workers.routing import AgentProfile, Decision, Need, best_ticket_for, decide
 from workers.runtime import Runtime
-from workers.sla import due_at
+from workers.sla import due_at, parse_tiers
 
 log = logging.getLogger("switchboard.pipeline")
 VIP_SIGNAL = "vip_requester"
@@ -64,6 +64,7 @@ async def triage(rt: Runtime, ticket_id: str) -> bool:
         language=ticket.language or (customer.language if customer else None),
     )
     result = await rt.triage.triage(request)
+    tiers = parse_tiers(rt.settings.sla_tiers)
     values = {
         "category": result.category,
         "confidence": result.confidence,
@@ -75,7 +76,7 @@ async def triage(rt: Runtime, ticket_id: str) -> bool:
         "signals": list(result.signals),
         "suggested_reply": result.suggested_reply,
         "model": result.model,
-        "due_at": due_at(ticket.created_at, result.urgency, sla_minutes=ticket.sla_minutes),
+        "due_at": due_at(ticket.created_at, result.urgency, sla_minutes=ticket.sla_minutes, tiers=tiers),
     }
     try:
         await store.act(rt.db, ticket_id, Action.TRIAGE, actor="triage", channel="pipeline",
@@ -216,17 +217,17 @@ async def stale(rt: Runtime, *, now: datetime | None = None, limit: int = 500) -
         return [(row.id, row.status) for row in rows]
 
 
-async def notify(rt: Runtime, ticket_id: str, kind: str) -> None:
-    """Tell every notifier; one that fails must not keep the others from hearing."""
-    errors: list[BaseException] = []
+def notifier_name(notifier: object) -> str:
+    return str(getattr(notifier, "name", type(notifier).__name__))
+
+
+async def deliver(rt: Runtime, ticket_id: str, kind: str, name: str) -> None:
+    """Tell one notifier (by name); its own failure is retried on its own, never re-running the others."""
     for notifier in rt.notifiers:
-        try:
+        if notifier_name(notifier) == name:
             await notifier.ticket_event(ticket_id, kind)
-        except Exception as exc:  # collected and re-raised below so Dramatiq retries
-            log.exception("notifier %r failed on %s/%s", notifier, ticket_id, kind)
-            errors.append(exc)
-    if errors:
-        raise errors[0]
+            return
+    log.warning("no notifier named %s in this process; %s/%s dropped", name, ticket_id, kind)
 
 
 async def accept(rt: Runtime, new: store.NewTicket, *,

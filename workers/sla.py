@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 Tiers = tuple[tuple[float, int], ...]
@@ -21,6 +22,7 @@ def due_at(created: datetime, urgency: float, *, sla_minutes: int | None = None,
     return created + timedelta(minutes=tiers[-1][1])
 
 
+@functools.lru_cache(maxsize=8)
 def parse_tiers(text: str) -> Tiers:
     """`"0.8:15,0.5:120,*:1440"` -> ((0.8, 15), (0.5, 120), (-1.0, 1440)); ValueError when malformed."""
     tiers: list[tuple[float, int]] = []

@@ -277,3 +277,18 @@ async def test_a_required_submission_id_missing_is_422(app_with, tmp_path: Path)
     assert r.status == 422
     assert [d["field"] for d in (await r.json())["error"]["details"]] == ["submission_id"]
     assert (await post_json(app, "google_forms", GOOGLE, secret="g")).status == 202
+
+
+async def test_signed_posts_need_no_bearer_token_but_the_listing_does(app_with):
+    # Given tokens on /v1 (form tools cannot send a bearer, they sign instead)
+    app = await app_with(ENV, api_token="user-token", admin_token="admin-token")
+    raw = json.dumps({**GENERIC, "id": "tok-1"}).encode()
+    # When a correctly signed post arrives without Authorization / Then it is accepted
+    response = await app.client.post("/v1/webhooks/generic", data=raw,
+                                     headers={"Content-Type": "application/json", **signed(raw)})
+    assert response.status == 202, await response.text()
+    # And a badly signed one is still refused, and the source list stays behind the token
+    bad = await app.client.post("/v1/webhooks/generic", data=raw,
+                                headers={"Content-Type": "application/json", "X-Signature-256": "sha256=00"})
+    assert bad.status == 401
+    assert (await app.client.get("/v1/webhooks")).status == 401
