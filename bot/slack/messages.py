@@ -1,0 +1,27 @@
+"""What Switchboard says in Slack, in one place."""
+
+from __future__ import annotations
+
+RECEIPT = ("Ticket *{id}* is filed. We are triaging it now and will route it to the right person; "
+           "you will hear here when someone claims it. Check on it with `/ticket status {id}`.")
+RECEIPT_AGAIN = "That request is already ticket *{id}* (status: {status})."
+NOT_AN_AGENT = "Only registered agents can work tickets. Ask an admin to add your Slack user to the agent directory."
+ALREADY_CLAIMED = "{holder} has already claimed {id}."
+NOT_HOLDER = "{id} is held by {holder}; only they can do that."
+ILLEGAL = "{id} is {status} now, so that button no longer applies."
+AT_CAPACITY = "You are at capacity: complete or release a ticket before taking {id}."
+NOT_FOUND = "There is no ticket {id}."
+STATUS = "*{id}* · {status} · {category} · S {urgency}{assignee}\n>{subject}"
+QUEUE_EMPTY = "Nothing is waiting. :tada:"
+QUEUE_HEAD = "*{size} waiting*, most urgent first:"
+QUEUE_LINE = "• *{id}* S {urgency} {category} — {subject}"
+USAGE = "Use `/ticket <what is wrong>`, `/ticket` for a form, `/ticket status <id>` or `/ticket queue`."
+CLAIMED_FOR_REQUESTER = "Your ticket {id} ({subject}) was picked up by {agent}."
+RESOLVED_FOR_REQUESTER = "Your ticket {id} ({subject}) is resolved.{note}"
+SHORTCUT_RECEIPT = "Filed that message as ticket *{id}*."
+REMINDER = ":alarm_clock: {id} is due {due}. Still unclaimed or open."
+ESCALATED = ":rotating_light: {id} is past its due time and was escalated{lead}."
+AUTO_UNCLAIMED = ":arrows_counterclockwise: {id} had no activity and went back to the queue."
+DELAYED = "_posted {seconds:.0f}s late: Slack rate limit_"
+NEW_TICKET_TITLE = "New ticket"
+RESOLVE_TITLE = "Resolve {id}"
