@@ -12,7 +12,18 @@ import yaml
 from aiohttp import web
 
 from bot import discord, slack
-from intake import activity, conversations, directory, health, routing_api, tickets, timers, webhooks
+from intake import (
+    activity,
+    conversations,
+    dashboard,
+    directory,
+    docs,
+    health,
+    routing_api,
+    tickets,
+    timers,
+    webhooks,
+)
 from intake.http import auth_middleware, error_middleware, metrics_middleware
 from intake.schemas import AgentIn
 from intake.state import SERVICES, Services
@@ -117,5 +128,7 @@ def create_app(
     conversations.register(app)
     routing_api.register(app)
     timers.register(app)
+    docs.register(app)
+    dashboard.register(app)
     return app
 

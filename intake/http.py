@@ -115,6 +115,9 @@ async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamRe
 
 ADMIN_PREFIXES = ("/v1/agents", "/v1/customers", "/v1/admin")
 SIGNED_PREFIXES = ("/v1/webhooks/",)
+QUERY_TOKEN_PATHS = frozenset({"/v1/activity/stream"})  # `?token=` accepted here only (WebSocket)
+# Open without a token: the dashboard, its static files, the API docs and the OpenAPI document
+# (all outside /v1, which is the only prefix the middleware guards).
 
 
 def _token_ok(given: str, expected: Any) -> bool:
@@ -131,6 +134,8 @@ def auth_middleware(settings: Settings) -> Any:
         if request.method == "POST" and request.path.startswith(SIGNED_PREFIXES):
             return await handler(request)  # form tools sign their posts (HMAC per source) and send no bearer
         header = request.headers.get("Authorization", "")
+        if not header and request.path in QUERY_TOKEN_PATHS and request.query.get("token"):
+            header = "Bearer " + request.query["token"]  # browsers cannot set headers on a WebSocket
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return error_response(401, "unauthorized", "send Authorization: Bearer <token>",
