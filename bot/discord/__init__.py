@@ -2,16 +2,81 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import aiohttp
 from aiohttp import web
 
 from storage.config import Settings
 from workers.notify import Notifier
+from workers.runtime import current
+
+if TYPE_CHECKING:
+    from bot.discord.notifier import DiscordNotifier
+
+MODES = ("http", "gateway")
+
+
+def _token(settings: Settings) -> str | None:
+    return settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
 
 
 def install(app: web.Application, settings: Settings) -> None:
-    """Mount `POST /discord/interactions` when Discord is configured (not yet built: see the Discord issue)."""
+    """Mount `POST /discord/interactions` when DISCORD_PUBLIC_KEY is set; start gateway mode when asked.
+
+    Call after the app's `resources` context is appended: ours adds the Discord notifier to the runtime.
+    """
+    if settings.discord_mode not in MODES:
+        raise ValueError(f"DISCORD_MODE must be one of {', '.join(MODES)}, not {settings.discord_mode!r}")
+    gateway = settings.discord_mode == "gateway" and _token(settings) is not None
+    if not settings.discord_public_key and not _token(settings):
+        return
+    from bot.discord import interactions
+    from bot.discord.verify import Verifier
+
+    endpoint = None
+    if settings.discord_public_key:
+        endpoint = interactions.Endpoint(settings, Verifier(settings.discord_public_key))
+        app[interactions.ENDPOINT] = endpoint
+        app.router.add_post(interactions.ROUTE, interactions.handle)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        from bot.discord import gateway as gateway_mode
+        from bot.discord import rest
+        from bot.discord.notifier import DiscordNotifier
+
+        rest.use_api_base(settings.discord_api_url)
+        session = aiohttp.ClientSession()
+        client = rest.RestClient(settings.discord_api_url, _token(settings), session)
+        if endpoint is not None:
+            endpoint.session, endpoint.rest = session, client
+        runtime = current()
+        notifier: DiscordNotifier | None = None
+        if _token(settings):
+            notifier = DiscordNotifier(settings, rest=client, db_getter=lambda: runtime.db)
+            runtime.notifiers.append(notifier)
+        running = await gateway_mode.start(_token(settings) or "") if gateway else None
+        try:
+            yield
+        finally:
+            if running is not None:
+                await gateway_mode.stop(*running)
+            if notifier is not None and notifier in runtime.notifiers:
+                runtime.notifiers.remove(notifier)
+            if endpoint is not None:
+                await endpoint.close()
+            await session.close()
+
+    app.cleanup_ctx.append(context)
 
 
 def notifier(settings: Settings) -> Notifier | None:
-    """The Discord notifier for a worker process, or None when Discord is not configured."""
-    return None
+    """The Discord notifier for a worker process, or None when Discord has no bot token to post with."""
+    if not _token(settings):
+        return None
+    from bot.discord import rest
+    from bot.discord.notifier import DiscordNotifier
+
+    rest.use_api_base(settings.discord_api_url)
+    return DiscordNotifier(settings)

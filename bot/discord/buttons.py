@@ -33,7 +33,8 @@ async def _refusal(rt: Runtime, exc: StorageError, ticket_id: str, action: Actio
         text = msg.NOT_HOLDER.format(id=ticket_id, holder=await _holder_name(rt, details.get("claimed_by")),
                                      action=action)
     elif isinstance(exc, IllegalTransition):
-        text = msg.ILLEGAL.format(id=ticket_id, status=details.get("status", "changed"), action=action)
+        text = msg.ILLEGAL.format(id=ticket_id, status=details.get("status", "changed"),
+                                  done=msg.DONE.get(action, f"{action}ed"))
     elif isinstance(exc, AtCapacity):
         text = msg.AT_CAPACITY
     elif isinstance(exc, NotFound):

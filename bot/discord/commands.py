@@ -49,9 +49,11 @@ async def file_ticket(rt: Runtime, caller: Caller, body: str, *, subject: str | 
     if not body:
         return say(msg.EMPTY_TICKET)
     requester_id, requester_name = requester or (caller.user_id, caller.user_name)
+    metadata = caller.metadata()
+    metadata["discord"]["user_id"] = requester_id  # who hears back on claim and resolve
     new = store.NewTicket(subject=(subject or "").strip() or subject_of(body), body=body, channel="discord",
                           requester_id=f"discord:{requester_id}", requester_name=requester_name,
-                          metadata=caller.metadata(), actor=f"discord:{caller.user_id}")
+                          metadata=metadata, actor=f"discord:{caller.user_id}")
     ticket, created = await pipeline.accept(rt, new, idempotency=store.Idempotency(scope="discord",
                                                                                    key=caller.interaction_id))
     text = msg.RECEIPT if created else msg.RECEIPT_REPEAT
@@ -95,6 +97,13 @@ async def ticket_queue(rt: Runtime) -> Answer:
 
 def new_ticket_form() -> Answer:
     return Answer(Callback.MODAL, modal=render.new_ticket_modal())
+
+
+async def ticket_command(rt: Runtime, caller: Caller, text: str | None) -> Answer:
+    """`/ticket text:...` files a ticket; `/ticket` alone opens the form."""
+    if text is None or not text.strip():
+        return new_ticket_form()
+    return await file_ticket(rt, caller, text)
 
 
 # What `python -m bot discord-register` sends (PUT /applications/{id}/commands); gateway mode

@@ -3,8 +3,9 @@
     DiscordError
     ├── RateLimited        (429: retry after `retry_after` seconds)
     ├── DiscordUnavailable (5xx, network: retry with backoff)
-    └── RequestRefused     (another 4xx: retrying will not help)
-        └── MessageGone    (404: the message or channel no longer exists)
+    ├── RequestRefused     (another 4xx: retrying will not help)
+    │   └── MessageGone    (404: the message or channel no longer exists)
+    └── BadInteraction     (an inbound interaction we cannot read: answered 400)
 """
 
 from __future__ import annotations
@@ -40,3 +41,7 @@ class RequestRefused(DiscordError):
 
 class MessageGone(RequestRefused):
     """Raised when the message (or its channel) to edit no longer exists."""
+
+
+class BadInteraction(DiscordError):
+    """Raised when a signed interaction payload is not JSON or lacks the fields we need."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from nacl.exceptions import BadSignatureError
@@ -29,7 +30,7 @@ class Verifier:
             raw_signature = bytes.fromhex(signature)
         except ValueError:
             return False
-        if abs((time.time() if now is None else now) - sent) > self.max_age:
+        if not math.isfinite(sent) or abs((time.time() if now is None else now) - sent) > self.max_age:
             return False
         try:
             self._key.verify(timestamp.encode() + body, raw_signature)

@@ -1,0 +1,126 @@
+"""Discord fixtures: a fake REST API, a signing key, the app wired to both, and signed interaction requests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from nacl.signing import SigningKey
+
+from storage.db import Database
+from storage.migrate import migrate
+from tests.conftest import App, _truncate, make_settings, start_app
+from tests.fakes.discord_api import BOT_TOKEN, FakeDiscord
+
+URGENT = "the site is down for all customers, we are losing money"
+ANA = {"name": "Ana", "skills": ["Technical", "Billing"], "languages": ["en"], "capacity": 3, "tier": "senior",
+       "discord_user_id": "u-ana"}
+BEN = {"name": "Ben", "skills": ["Technical"], "languages": ["en"], "capacity": 3, "tier": "junior",
+       "discord_user_id": "u-ben"}
+APP_ID = "1100000000000000042"  # Discord sends the application's snowflake with every interaction
+_ids = itertools.count(1_200_000_000_000_000_001)
+
+
+def next_id() -> str:
+    return str(next(_ids))
+
+
+def user(user_id: str, name: str | None = None) -> dict[str, Any]:
+    return {"id": user_id, "username": name or user_id, "global_name": name, "discriminator": "0"}
+
+
+def interaction(kind: int, data: dict[str, Any] | None = None, *, user_id: str = "u-req", **extra: Any) -> dict[str, Any]:
+    """An interaction payload as Discord sends it from a guild channel."""
+    payload: dict[str, Any] = {"id": next_id(), "application_id": APP_ID, "type": kind, "token": f"tok-{next_id()}",
+                               "version": 1, "guild_id": "G1", "channel_id": "C-chat",
+                               "member": {"user": user(user_id), "roles": [], "permissions": "0"}}
+    if data is not None:
+        payload["data"] = data
+    payload.update(extra)
+    return payload
+
+
+def slash(name: str, user_id: str = "u-req", **options: Any) -> dict[str, Any]:
+    data = {"id": "cmd1", "name": name, "type": 1,
+            "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]}
+    return interaction(2, data, user_id=user_id)
+
+
+def click(custom_id: str, user_id: str, message_id: str = "m1") -> dict[str, Any]:
+    return interaction(3, {"custom_id": custom_id, "component_type": 2}, user_id=user_id,
+                       message={"id": message_id, "channel_id": "C1"})
+
+
+def modal_submit(custom_id: str, values: dict[str, str], user_id: str, **extra: Any) -> dict[str, Any]:
+    rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]
+    return interaction(5, {"custom_id": custom_id, "components": rows}, user_id=user_id, **extra)
+
+
+class Discord:
+    """Signs requests exactly as Discord does: Ed25519 over timestamp + raw body, hex in the headers."""
+
+    def __init__(self, app: App, key: SigningKey, fake: FakeDiscord) -> None:
+        self.app, self.key, self.fake = app, key, fake
+
+    def headers(self, body: bytes, *, timestamp: str | None = None) -> dict[str, str]:
+        stamp = timestamp or str(int(time.time()))
+        signature = self.key.sign(stamp.encode() + body).signature.hex()
+        return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp, "Content-Type": "application/json"}
+
+    async def send_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        response = await self.app.client.post("/discord/interactions", data=body, headers=headers)
+        return response.status, await response.json()
+
+    async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(payload).encode()
+        status, answer = await self.send_raw(body, self.headers(body))
+        assert status == 200, answer
+        return answer  # type: ignore[no-any-return]
+
+    async def agent(self, agent_id: str, body: dict[str, Any]) -> None:
+        response = await self.app.client.put(f"/v1/agents/{agent_id}", json=body)
+        assert response.status in (200, 201), await response.text()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    server = await FakeDiscord().start()
+    yield server
+    await server.close()
+
+
+def discord_settings(url: str, fake: FakeDiscord, key: SigningKey, **overrides: Any) -> Any:
+    values: dict[str, Any] = {"discord_public_key": key.verify_key.encode().hex(), "discord_application_id": "app1",
+                              "discord_bot_token": BOT_TOKEN, "discord_alert_channel_id": "C1",
+                              "discord_api_url": fake.url, "triage_model": "keyword"}
+    values.update(overrides)
+    return make_settings(url, **values)
+
+
+@pytest.fixture
+async def start_discord(fake: FakeDiscord) -> AsyncIterator[Callable[..., Awaitable[Discord]]]:
+    """Start the app with Discord on (a fresh key pair) on the given database URL."""
+    started: list[App] = []
+
+    async def start(url: str, **overrides: Any) -> Discord:
+        database = Database(url)
+        await migrate(database)
+        await _truncate(database)
+        await database.dispose()
+        key = SigningKey.generate()
+        running = await start_app(discord_settings(url, fake, key, **overrides))
+        started.append(running)
+        return Discord(running, key, fake)
+
+    yield start
+    for running in started:
+        await running.client.close()
+
+
+@pytest.fixture
+async def dc(start_discord: Callable[..., Awaitable[Discord]], sqlite_url: str) -> Discord:
+    return await start_discord(sqlite_url)
