@@ -31,6 +31,7 @@ class FakeDiscord:
     # route name -> retry_after seconds of its next 429 answers (one 429 per entry) / how many next calls answer 500
     rate_limit: dict[str, list[float]] = field(default_factory=dict)
     fail: dict[str, int] = field(default_factory=dict)
+    refused: list[tuple[str, int]] = field(default_factory=list)  # (route name, 429 or 500) of injected answers
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # message id -> the message as it is now
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "global" or guild id -> commands
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1_100_000_000_000_000_001))
@@ -76,12 +77,14 @@ class FakeDiscord:
                 return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
             if self.rate_limit.get(name):
                 wait = self.rate_limit[name].pop(0)
+                self.refused.append((name, 429))
                 return web.json_response(
                     {"message": "You are being rate limited.", "retry_after": wait, "global": False}, status=429,
                     headers={"Retry-After": str(max(1, round(wait))), "X-RateLimit-Scope": "user",
                              "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(wait)})
             if self.fail.get(name, 0) > 0:
                 self.fail[name] -= 1
+                self.refused.append((name, 500))
                 return web.Response(status=500, text="internal error")
             raw = await request.read()
             body = json.loads(raw) if raw and request.content_type == "application/json" else None
