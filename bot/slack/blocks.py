@@ -33,9 +33,10 @@ def card(view: TicketView, *, delayed_seconds: float = 0.0) -> list[dict[str, An
     urgency = "–" if view.urgency is None else f"{view.urgency:.2f} ({view.urgency_label})"
     signals = ", ".join(s.replace("_", " ") for s in view.signals) or "none"
     category = (view.category or "untriaged") + (" · needs review" if view.needs_review else "")
+    body = "" if view.excerpt.strip() == view.subject.strip() else f"\n{view.excerpt}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{view.id} · {category}"[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} *{view.subject}*\n{view.excerpt}"[:3000]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} *{view.subject}*{body}"[:3000]}},
         {"type": "section", "fields": [
             {"type": "mrkdwn", "text": f"*Urgency*\nS {urgency}"},
             {"type": "mrkdwn", "text": f"*Signals*\n{signals}"},
@@ -72,8 +73,7 @@ def new_ticket_modal(channel_id: str | None) -> dict[str, Any]:
         "label": {"type": "plain_text", "text": "How urgent is it for you?"},
         "element": {"type": "static_select", "action_id": "value", "options": [
             {"text": {"type": "plain_text", "text": label}, "value": value}
-            for value, label in (("low", "Whenever you can"), ("high", "Blocking my work"),
-                                 ("critical", "Customers are affected now"))
+            for value, label in say.URGENCY_HINTS.items()
         ]},
     }
     return {

@@ -38,6 +38,7 @@ class FakeSlack:
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_post("/respond/{key}", self._respond)
         self.server = TestServer(app)
         await self.server.start_server()
         return self
@@ -48,6 +49,19 @@ class FakeSlack:
 
     def of(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
+
+    def response_url(self, key: str) -> str:
+        """A response_url to put in a signed payload; what the app posts there is recorded as "respond"."""
+        assert self.server is not None
+        return str(self.server.make_url(f"/respond/{key}"))
+
+    def responses(self, key: str | None = None) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == "respond" and (key is None or c.args["key"] == key)]
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        # Slack's response_url: no token, JSON body, answers plain "ok".
+        self.calls.append(Call("respond", {"key": request.match_info["key"], **(await request.json())}))
+        return web.Response(text="ok")
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -61,13 +75,17 @@ class FakeSlack:
             return web.Response(status=500, text="internal error")
         args = await self._args(request)
         self.calls.append(Call(method, args))
-        return web.json_response(self._answer(method, args))
+        answer = self._answer(method, args)
+        if method == "chat.postMessage":
+            args["_ts"] = answer["ts"]  # the ts Slack gave the message, for tests comparing chat.update's ts
+        return web.json_response(answer)
 
     @staticmethod
     async def _args(request: web.Request) -> dict[str, Any]:
+        query: dict[str, Any] = dict(request.query)  # slack-sdk sends some methods' arguments as params
         if request.content_type == "application/json":
-            return dict(await request.json())
-        args: dict[str, Any] = dict(await request.post())
+            return {**query, **dict(await request.json())}
+        args: dict[str, Any] = {**query, **dict(await request.post())}
         for key in ("blocks", "view", "attachments"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
