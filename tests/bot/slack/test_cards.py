@@ -168,7 +168,8 @@ async def test_resolve_opens_note_modal_then_resolves_and_tells_requester(slack:
     assert ticket["status"] == "resolved"
     events = (await (await slack.app.client.get(f"/v1/tickets/{ticket_id}/events")).json())["events"]
     [resolved] = [e for e in events if e["type"] == "resolve"]
-    assert resolved["data"]["note"] == "Restarted the load balancer." and resolved["channel"] == "slack"
+    assert resolved["data"]["note"] == "Restarted the load balancer." and resolved["data"]["channel"] == "slack"
+    assert resolved["actor"] == "ana"
     assert buttons(slack.updates(ticket_id)[-1]) == [ActionId.REOPEN]
     dms = [m["text"] for m in slack.fake.of("chat.postMessage") if m["channel"] == "DUREQ"]
     assert any("is resolved" in t and "Restarted the load balancer." in t for t in dms)
