@@ -38,6 +38,7 @@ class FakeSlack:
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)  # slack-sdk GETs a few (users.info, conversations.history)
         app.router.add_post("/respond/{key}", self._respond)
         self.server = TestServer(app)
         await self.server.start_server()
