@@ -25,6 +25,10 @@ REVIEW_THRESHOLD = 0.5  # below this top-class probability the ticket is flagged
 SOURCE_WEIGHT = {"labeled_tickets": 3.0, "prototypes": 3.0}
 # Weak urgency labels (from intent meaning) count for less than hand labels.
 WEAK_URGENCY_WEIGHT = 0.3
+# Newton-Cholesky to a tight tolerance: the convex optimum itself, so a refit on another CPU gives
+# the same weights to ~1e-6 (lbfgs stopped early at points 0.03 apart from one machine to the next).
+CATEGORY_SOLVER = {"C": 4.0, "solver": "newton-cholesky", "max_iter": 200, "tol": 1e-8}
+RECIPE = f"category={sorted(CATEGORY_SOLVER.items())};urgency=C0.5,balanced;sentiment=ridge3;weights={SOURCE_WEIGHT},{WEAK_URGENCY_WEIGHT}"
 
 
 def _weights(rows: Sequence[Example]) -> np.ndarray:
@@ -42,7 +46,7 @@ def fit(rows: Sequence[Example], vectors: np.ndarray, encoder_name: str) -> Head
     # Classes are unbalanced across sources (Legal and Feature request exist only in hand labels).
     counts = np.bincount(y_cat, weights=w_cat, minlength=len(CATEGORIES))
     w_cat = w_cat * (counts.sum() / (len(CATEGORIES) * counts.clip(1e-9)))[y_cat]
-    category = LogisticRegression(C=4.0, max_iter=3000).fit(vectors[cat_idx], y_cat, sample_weight=w_cat)
+    category = LogisticRegression(**CATEGORY_SOLVER).fit(vectors[cat_idx], y_cat, sample_weight=w_cat)
     # Keep a row for every category even if a tiny subset misses one (it then never wins).
     cat_w = np.zeros((len(CATEGORIES), vectors.shape[1]))
     cat_b = np.full(len(CATEGORIES), -30.0)
@@ -79,16 +83,25 @@ def fit(rows: Sequence[Example], vectors: np.ndarray, encoder_name: str) -> Head
         sentiment_b=float(sent.intercept_),
         review_threshold=REVIEW_THRESHOLD,
     )
-    digest = hashlib.sha256()
-    for array in (heads.category_w, heads.urgency_w, heads.sentiment_w):
-        digest.update(np.round(array, 4).astype(np.float32).tobytes())
     heads.meta = {
-        "version": digest.hexdigest()[:10],
+        "version": _version(rows, encoder_name),
         "encoder": encoder_name,
         "rows": {"category": len(cat_idx), "urgency": len(urg_idx), "sentiment": len(sent_idx)},
         "sources": sorted({r.source for r in rows}),
     }
     return heads
+
+
+def _version(rows: Sequence[Example], encoder_name: str) -> str:
+    """The heads' name: a digest of what they were fit on and how, never of float weights.
+
+    Weights agree across CPUs only to ~1e-6 (BLAS summation order), so a digest of rounded weights
+    named the same fit differently on another machine.
+    """
+    digest = hashlib.sha256(f"{encoder_name}|{RECIPE}".encode())
+    for r in rows:
+        digest.update(f"{r.source}\x1f{r.text}\x1f{r.category}\x1f{r.urgency}\x1f{r.sentiment}\x1e".encode())
+    return digest.hexdigest()[:10]
 
 
 def _data_digest(directory: Path) -> dict[str, str]:

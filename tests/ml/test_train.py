@@ -43,7 +43,7 @@ def test_tiny_fit_is_deterministic_and_matches_the_committed_reference(triager: 
     # Then both fits are identical, and match the reference fit committed beside this test
     assert_same_heads(first, second, atol=0.0)
     assert first.meta["version"] == second.meta["version"]
-    assert_same_heads(first, Heads.load(REFERENCE), atol=1e-3)
+    assert_same_heads(first, Heads.load(REFERENCE), atol=1e-4)
 
 
 def test_committed_heads_were_trained_on_the_committed_data(triager: ModelTriager) -> None:
@@ -58,7 +58,8 @@ def test_full_retrain_reproduces_the_committed_heads(tmp_path: Path, triager: Mo
     # When `python -m ml train` runs again on the committed data / Then it rebuilds the committed heads
     rebuilt = train(triager.encoder, out=tmp_path)
     assert rebuilt.meta["version"] == triager.heads.meta["version"]
-    assert_same_heads(rebuilt, triager.heads, atol=1e-3)
+    # The solvers reach the optimum itself: another CPU's BLAS moves weights by ~1e-6, not more.
+    assert_same_heads(rebuilt, triager.heads, atol=1e-4)
 
 
 if __name__ == "__main__":
