@@ -11,6 +11,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 BOT_TOKEN = "bot-test"
+APP_ID = "1100000000000000042"  # the application's snowflake: in every interaction, and what login looks up
+
+
+def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """JSON with Discord's exact content type (discord.py compares it without a charset)."""
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json", **(headers or {})})
 
 
 @dataclass
@@ -49,6 +56,7 @@ class FakeDiscord:
             ("PATCH", "/api/v10/channels/{channel}/messages/{message}", "edit_message", self._edit_message),
             ("POST", "/api/v10/users/@me/channels", "dm_channel", self._dm_channel),
             ("GET", "/api/v10/users/@me", "me", self._me),
+            ("GET", "/api/v10/oauth2/applications/@me", "application", self._application),
             ("PUT", "/api/v10/applications/{app}/commands", "register", self._register),
             ("PUT", "/api/v10/applications/{app}/guilds/{guild}/commands", "register", self._register),
             ("POST", "/api/v10/interactions/{id}/{token}/callback", "callback", self._no_content),
@@ -74,11 +82,11 @@ class FakeDiscord:
         async def handle(request: web.Request) -> web.StreamResponse:
             authorized = request.headers.get("Authorization", "") == f"Bot {BOT_TOKEN}"
             if needs_bot and not authorized:
-                return web.json_response({"message": "401: Unauthorized", "code": 0}, status=401)
+                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
             if self.rate_limit.get(name):
                 wait = self.rate_limit[name].pop(0)
                 self.refused.append((name, 429))
-                return web.json_response(
+                return _json(
                     {"message": "You are being rate limited.", "retry_after": wait, "global": False}, status=429,
                     headers={"Retry-After": str(max(1, round(wait))), "X-RateLimit-Scope": "user",
                              "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(wait)})
@@ -106,29 +114,34 @@ class FakeDiscord:
         return message
 
     async def _create_message(self, request: web.Request, body: Any) -> web.Response:
-        return web.json_response(self._message(request.match_info["channel"], body or {}))
+        return _json(self._message(request.match_info["channel"], body or {}))
 
     async def _edit_message(self, request: web.Request, body: Any) -> web.Response:
         message = self.messages.get(request.match_info["message"])
         if message is None or message["channel_id"] != request.match_info["channel"]:
-            return web.json_response({"message": "Unknown Message", "code": 10008}, status=404)
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
         message.update({k: v for k, v in (body or {}).items() if k in ("content", "embeds", "components")})
-        return web.json_response(message)
+        return _json(message)
 
     async def _dm_channel(self, request: web.Request, body: Any) -> web.Response:
         recipient = str((body or {}).get("recipient_id"))
-        return web.json_response({"id": f"dm-{recipient}", "type": 1, "recipients": [{"id": recipient}]})
+        return _json({"id": f"dm-{recipient}", "type": 1, "recipients": [{"id": recipient}]})
 
     async def _me(self, request: web.Request, body: Any) -> web.Response:
-        return web.json_response({"id": "9000", "username": "switchboard", "discriminator": "0", "bot": True,
+        return _json({"id": "9000", "username": "switchboard", "discriminator": "0", "bot": True,
                                   "avatar": None, "global_name": None})
+
+    async def _application(self, request: web.Request, body: Any) -> web.Response:
+        owner = {"id": "9001", "username": "owner", "discriminator": "0", "avatar": None, "global_name": None}
+        return _json({"id": APP_ID, "name": "Switchboard", "description": "", "icon": None, "bot_public": False,
+                      "bot_require_code_grant": False, "owner": owner, "verify_key": "00" * 32, "flags": 0})
 
     async def _register(self, request: web.Request, body: Any) -> web.Response:
         scope = request.match_info.get("guild", "global")
         saved = [{"id": str(next(self._ids)), "application_id": request.match_info["app"], "version": "1", **c}
                  for c in body or []]
         self.commands[scope] = saved
-        return web.json_response(saved)
+        return _json(saved)
 
     async def _no_content(self, request: web.Request, body: Any) -> web.Response:
         return web.Response(status=204)
@@ -137,8 +150,8 @@ class FakeDiscord:
         message = self._message("interaction", body or {}, webhook_id=request.match_info["app"],
                                 flags=(body or {}).get("flags", 0))
         if request.query.get("wait", "false") == "true":
-            return web.json_response(message)
+            return _json(message)
         return web.Response(status=204)
 
     async def _edit_original(self, request: web.Request, body: Any) -> web.Response:
-        return web.json_response(self._message("interaction", body or {}))
+        return _json(self._message("interaction", body or {}))

@@ -14,14 +14,17 @@ from nacl.signing import SigningKey
 from storage.db import Database
 from storage.migrate import migrate
 from tests.conftest import App, _truncate, make_settings, start_app
-from tests.fakes.discord_api import BOT_TOKEN, FakeDiscord
+from tests.fakes.discord_api import APP_ID, BOT_TOKEN, FakeDiscord
 
+# Discord ids are snowflakes (discord.py parses them as integers)
+ANA_ID, BEN_ID, REQ_ID = "810000000000000001", "810000000000000002", "810000000000000003"
+STRANGER_ID, LEE_ID, AUTHOR_ID = "810000000000000004", "810000000000000005", "810000000000000006"
+GUILD_ID, CHAT_ID = "800000000000000001", "800000000000000002"
 URGENT = "the site is down for all customers, we are losing money"
 ANA = {"name": "Ana", "skills": ["Technical", "Billing"], "languages": ["en"], "capacity": 3, "tier": "senior",
-       "discord_user_id": "u-ana"}
+       "discord_user_id": ANA_ID}
 BEN = {"name": "Ben", "skills": ["Technical"], "languages": ["en"], "capacity": 3, "tier": "junior",
-       "discord_user_id": "u-ben"}
-APP_ID = "1100000000000000042"  # Discord sends the application's snowflake with every interaction
+       "discord_user_id": BEN_ID}
 _ids = itertools.count(1_200_000_000_000_000_001)
 
 
@@ -30,27 +33,35 @@ def next_id() -> str:
 
 
 def user(user_id: str, name: str | None = None) -> dict[str, Any]:
-    return {"id": user_id, "username": name or user_id, "global_name": name, "discriminator": "0"}
+    return {"id": user_id, "username": name or f"user{user_id[-2:]}", "global_name": name, "discriminator": "0",
+            "avatar": None, "public_flags": 0}
 
 
-def interaction(kind: int, data: dict[str, Any] | None = None, *, user_id: str = "u-req", **extra: Any) -> dict[str, Any]:
+def interaction(kind: int, data: dict[str, Any] | None = None, *, user_id: str = REQ_ID, **extra: Any) -> dict[str, Any]:
     """An interaction payload as Discord sends it from a guild channel."""
     payload: dict[str, Any] = {"id": next_id(), "application_id": APP_ID, "type": kind, "token": f"tok-{next_id()}",
-                               "version": 1, "guild_id": "G1", "channel_id": "C-chat",
-                               "member": {"user": user(user_id), "roles": [], "permissions": "0"}}
+                               "version": 1, "guild_id": GUILD_ID, "channel_id": CHAT_ID,
+                               "member": {"user": user(user_id), "roles": [], "permissions": "0",
+                                          "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0},
+                               "channel": {"id": CHAT_ID, "type": 0, "guild_id": GUILD_ID, "name": "support",
+                                           "position": 0, "permission_overwrites": [], "nsfw": False,
+                                           "parent_id": None},
+                               "attachment_size_limit": 10_485_760, "app_permissions": "0", "entitlements": [],
+                               "authorizing_integration_owners": {"0": GUILD_ID}, "context": 0, "locale": "en-US",
+                               "guild_locale": "en-US"}
     if data is not None:
         payload["data"] = data
     payload.update(extra)
     return payload
 
 
-def slash(name: str, user_id: str = "u-req", **options: Any) -> dict[str, Any]:
+def slash(name: str, user_id: str = REQ_ID, **options: Any) -> dict[str, Any]:
     data = {"id": "cmd1", "name": name, "type": 1,
             "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]}
     return interaction(2, data, user_id=user_id)
 
 
-def click(custom_id: str, user_id: str, message_id: str = "m1") -> dict[str, Any]:
+def click(custom_id: str, user_id: str, message_id: str = "1100000000000000999") -> dict[str, Any]:
     return interaction(3, {"custom_id": custom_id, "component_type": 2}, user_id=user_id,
                        message={"id": message_id, "channel_id": "C1"})
 

@@ -9,7 +9,21 @@ import time
 from sqlalchemy import func, select
 
 from storage.models import Ticket, TicketEvent
-from tests.bot.discord.conftest import ANA, APP_ID, URGENT, Discord, click, interaction, modal_submit, slash
+from tests.bot.discord.conftest import (
+    ANA,
+    ANA_ID,
+    APP_ID,
+    AUTHOR_ID,
+    CHAT_ID,
+    REQ_ID,
+    STRANGER_ID,
+    URGENT,
+    Discord,
+    click,
+    interaction,
+    modal_submit,
+    slash,
+)
 
 
 async def ticket_count(dc: Discord) -> int:
@@ -87,8 +101,8 @@ async def test_ticket_text_creates_a_ticket_with_an_ephemeral_receipt(dc):
     # Then the answer is an ephemeral message naming the new ticket
     assert answer["type"] == 4 and answer["data"]["flags"] == 64
     ticket = await get_ticket(dc, ticket_id_of(answer))
-    assert ticket.channel == "discord" and ticket.requester_id == "discord:u-req"
-    assert ticket.meta["discord"]["user_id"] == "u-req"
+    assert ticket.channel == "discord" and ticket.requester_id == f"discord:{REQ_ID}"
+    assert ticket.meta["discord"]["user_id"] == REQ_ID
 
 
 async def test_ticket_alone_opens_the_form_and_its_submit_files_a_ticket(dc):
@@ -97,7 +111,7 @@ async def test_ticket_alone_opens_the_form_and_its_submit_files_a_ticket(dc):
     # Then a modal (type 9) with subject and body fields comes back
     assert answer["type"] == 9 and answer["data"]["custom_id"] == "ticket-new"
     # When the form is submitted
-    receipt = await dc.send(modal_submit("ticket-new", {"subject": "VPN", "body": "VPN drops every hour"}, "u-req"))
+    receipt = await dc.send(modal_submit("ticket-new", {"subject": "VPN", "body": "VPN drops every hour"}, REQ_ID))
     # Then the ticket exists with that subject and body
     ticket = await get_ticket(dc, ticket_id_of(receipt))
     assert (ticket.subject, ticket.body) == ("VPN", "VPN drops every hour")
@@ -111,7 +125,7 @@ async def test_urgent_ticket_alert_claim_click_updates_the_card(dc):
     assert ids == [f"ticket:claim:{ticket_id}", f"ticket:resolve:{ticket_id}"]
     assert ticket_id in card["embeds"][0]["title"] and card["allowed_mentions"] == {"parse": []}
     # When the agent presses Claim
-    answer = await dc.send(click(f"ticket:claim:{ticket_id}", "u-ana", card["id"]))
+    answer = await dc.send(click(f"ticket:claim:{ticket_id}", ANA_ID, card["id"]))
     # Then the message is updated in place with the claimed card, and the ticket is claimed by Ana
     assert answer["type"] == 7
     assert labels(answer["data"]["components"]) == ["Complete", "Resolve", "Release"]
@@ -120,7 +134,7 @@ async def test_urgent_ticket_alert_claim_click_updates_the_card(dc):
     assert (ticket.status, ticket.assignee_id) == ("claimed", "ana")
     # And the requester hears about it by DM
     await dc.app.drain()
-    dms = [c for c in dc.fake.of("create_message") if c.params["channel"] == "dm-u-req"]
+    dms = [c for c in dc.fake.of("create_message") if c.params["channel"] == f"dm-{REQ_ID}"]
     assert len(dms) == 1 and "Ana" in dms[0].json["content"]
 
 
@@ -128,7 +142,7 @@ async def test_non_agents_are_refused(dc):
     # Given an urgent ticket and its card
     ticket_id, _ = await file_urgent(dc)
     # When someone who is not an agent presses Claim
-    answer = await dc.send(click(f"ticket:claim:{ticket_id}", "u-stranger"))
+    answer = await dc.send(click(f"ticket:claim:{ticket_id}", STRANGER_ID))
     # Then they get an ephemeral refusal and nothing changed
     assert answer["type"] == 4 and answer["data"]["flags"] == 64
     assert "registered agents" in answer["data"]["content"]
@@ -149,7 +163,7 @@ async def test_repeated_interaction_id_has_one_effect_and_the_same_answer(dc):
 async def test_repeated_click_claims_once(dc):
     # Given an urgent ticket and Ana's Claim click
     ticket_id, _ = await file_urgent(dc)
-    payload = click(f"ticket:claim:{ticket_id}", "u-ana")
+    payload = click(f"ticket:claim:{ticket_id}", ANA_ID)
     # When the same click interaction arrives twice
     first = await dc.send(payload)
     second = await dc.send(payload)
@@ -163,33 +177,33 @@ async def test_repeated_click_claims_once(dc):
 
 async def test_resolve_opens_a_note_modal_and_its_submit_resolves(dc):
     # Given a ticket Ana claimed
-    ticket_id, _ = await file_urgent(dc)
-    await dc.send(click(f"ticket:claim:{ticket_id}", "u-ana"))
+    ticket_id, card = await file_urgent(dc)
+    await dc.send(click(f"ticket:claim:{ticket_id}", ANA_ID, card["id"]))
     # When she presses Resolve
-    modal = await dc.send(click(f"ticket:resolve:{ticket_id}", "u-ana"))
+    modal = await dc.send(click(f"ticket:resolve:{ticket_id}", ANA_ID))
     # Then a note modal opens
     assert modal["type"] == 9 and modal["data"]["custom_id"] == f"ticket-note:{ticket_id}"
     # When she submits it with a note (from the card's message)
-    answer = await dc.send(modal_submit(f"ticket-note:{ticket_id}", {"note": "restarted the cache"}, "u-ana",
-                                        message={"id": "m1", "channel_id": "C1"}))
+    answer = await dc.send(modal_submit(f"ticket-note:{ticket_id}", {"note": "restarted the cache"}, ANA_ID,
+                                        message={"id": card["id"], "channel_id": "C1"}))
     # Then the card is updated to resolved with only Reopen, and the note is on the resolve event
     assert answer["type"] == 7 and labels(answer["data"]["components"]) == ["Reopen"]
     assert (await get_ticket(dc, ticket_id)).status == "resolved"
     await dc.app.drain()
-    dms = [c.json["content"] for c in dc.fake.of("create_message") if c.params["channel"] == "dm-u-req"]
+    dms = [c.json["content"] for c in dc.fake.of("create_message") if c.params["channel"] == f"dm-{REQ_ID}"]
     assert any("resolved" in text and "restarted the cache" in text for text in dms)
 
 
 async def test_status_queue_and_file_as_ticket(dc):
     # Given a ticket filed from a chat message by another user ("File as ticket")
-    message = {"id": "777", "channel_id": "C-chat", "content": "Billing page shows the wrong VAT",
-               "author": {"id": "u-author", "username": "carol", "global_name": "Carol"}}
+    message = {"id": "777", "channel_id": CHAT_ID, "content": "Billing page shows the wrong VAT",
+               "author": {"id": AUTHOR_ID, "username": "carol", "global_name": "Carol"}}
     filed = await dc.send(interaction(2, {"id": "cmd4", "name": "File as ticket", "type": 3, "target_id": "777",
                                           "resolved": {"messages": {"777": message}}}))
     ticket_id = ticket_id_of(filed)
     ticket = await get_ticket(dc, ticket_id)
-    assert (ticket.requester_id, ticket.requester_name) == ("discord:u-author", "Carol")
-    assert ticket.meta["discord"]["filed_by"] == "u-req"
+    assert (ticket.requester_id, ticket.requester_name) == (f"discord:{AUTHOR_ID}", "Carol")
+    assert ticket.meta["discord"]["filed_by"] == REQ_ID
     await dc.app.drain()
     # When someone asks for its status and for the queue
     status = await dc.send(slash("ticket-status", id=ticket_id.lower()))

@@ -10,7 +10,7 @@ from bot.discord import store
 from bot.discord.notifier import DiscordNotifier
 from bot.discord.rest import RestClient
 from storage.models import ChatMessage
-from tests.bot.discord.conftest import ANA, URGENT, Discord, slash
+from tests.bot.discord.conftest import ANA, LEE_ID, URGENT, Discord, slash
 from tests.fakes.discord_api import BOT_TOKEN
 from workers.metrics import CHAT_RATE_LIMITED
 
@@ -95,7 +95,7 @@ async def test_not_urgent_tickets_get_no_card(dc):
 async def test_sla_messages_are_replies_to_the_card_and_only_escalation_pings_the_lead(start_discord, sqlite_url):
     # Given a lead with a Discord id and an urgent ticket with its card
     dc = await start_discord(sqlite_url, sla_escalation_lead="lee")
-    await dc.agent("lee", {**ANA, "name": "Lee", "discord_user_id": "u-lee", "skills": ["Legal"]})
+    await dc.agent("lee", {**ANA, "name": "Lee", "discord_user_id": LEE_ID, "skills": ["Legal"]})
     ticket_id = await urgent_ticket(dc)
     await dc.app.drain()
     card_id = next(m["id"] for m in dc.fake.messages.values() if m["channel_id"] == "C1")
@@ -107,4 +107,4 @@ async def test_sla_messages_are_replies_to_the_card_and_only_escalation_pings_th
     replies = [c.json for c in dc.fake.of("create_message") if "message_reference" in (c.json or {})]
     assert [r["message_reference"]["message_id"] for r in replies] == [card_id, card_id]
     assert replies[0]["allowed_mentions"] == {"parse": []} and "due" in replies[0]["content"]
-    assert replies[1]["allowed_mentions"] == {"parse": [], "users": ["u-lee"]} and "<@u-lee>" in replies[1]["content"]
+    assert replies[1]["allowed_mentions"] == {"parse": [], "users": [LEE_ID]} and f"<@{LEE_ID}>" in replies[1]["content"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.bot.discord.conftest import ANA, BEN, URGENT, click, slash
+from tests.bot.discord.conftest import ANA, ANA_ID, BEN, BEN_ID, URGENT, click, slash
 
 
 async def test_two_simultaneous_claims_one_winner_one_ephemeral_naming_the_holder(start_discord, db_url):
@@ -17,8 +17,8 @@ async def test_two_simultaneous_claims_one_winner_one_ephemeral_naming_the_holde
     await dc.app.drain()
     assert [c.params["channel"] for c in dc.fake.of("create_message")] == ["C1"]
     # When both press Claim at once
-    answers = await asyncio.gather(dc.send(click(f"ticket:claim:{ticket_id}", "u-ana")),
-                                   dc.send(click(f"ticket:claim:{ticket_id}", "u-ben")))
+    answers = await asyncio.gather(dc.send(click(f"ticket:claim:{ticket_id}", ANA_ID)),
+                                   dc.send(click(f"ticket:claim:{ticket_id}", BEN_ID)))
     # Then exactly one got the in-place update, the other an ephemeral naming the winner
     updates = [a for a in answers if a["type"] == 7]
     refusals = [a for a in answers if a["type"] == 4]
