@@ -92,7 +92,7 @@ class DiscordNotifier:
             await self._tell_requester(ticket_id, kind, view)
 
     def _urgent(self, view: TicketView) -> bool:
-        return (self.settings.discord_alert_channel_id is not None and view.urgency is not None
+        return (bool(self.settings.discord_alert_channel_id) and view.urgency is not None
                 and view.urgency > self.settings.alert_threshold)
 
     async def post_card(self, view: TicketView) -> None:
