@@ -56,7 +56,7 @@ def install(app: web.Application, settings: Settings) -> None:
         if _token(settings):
             notifier = DiscordNotifier(settings, rest=client, db_getter=lambda: runtime.db)
             runtime.notifiers.append(notifier)
-        running = await gateway_mode.start(_token(settings) or "") if gateway else None
+        running = await gateway_mode.start(_token(settings) or "", settings.discord_api_url) if gateway else None
         try:
             yield
         finally:

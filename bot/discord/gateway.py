@@ -9,13 +9,16 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import discord
+import yarl
 from discord import app_commands, ui
+from discord.gateway import DiscordWebSocket
 
 from bot.discord import buttons, commands, dispatch
 from bot.discord.answer import Answer, Callback
 from bot.discord.commands import Caller
 from bot.discord.components import Command, Option
 from bot.discord.interactions import DEADLINE
+from bot.discord.rest import DEFAULT_API
 from workers.runtime import Runtime, current
 
 log = logging.getLogger("switchboard.discord.gateway")
@@ -142,10 +145,15 @@ class Gateway(discord.Client):
         log.info("Discord gateway connected as %s", self.user)
 
 
-async def start(token: str) -> tuple[Gateway, asyncio.Task[None]]:
+async def start(token: str, api_url: str = DEFAULT_API) -> tuple[Gateway, asyncio.Task[None]]:
     """Log in and keep the gateway connection in a task on the running loop (the intake app's)."""
     client = Gateway()
     await client.login(token)
+    if api_url.rstrip("/") != DEFAULT_API:
+        # A proxy or test double in DISCORD_API_URL says where its gateway is (GET /gateway/bot), as
+        # Discord's docs ask; discord.py itself always dials gateway.discord.gg.
+        _, url, _ = await client.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
     return client, asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
 
 

@@ -43,6 +43,9 @@ class FakeDiscord:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "global" or guild id -> commands
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1_100_000_000_000_000_001))
     server: TestServer | None = None
+    identified: list[dict[str, Any]] = field(default_factory=list)  # IDENTIFY payloads the gateway got
+    gateway_socket: web.WebSocketResponse | None = None
+    _sequence: int = 0
 
     @property
     def url(self) -> str:
@@ -57,6 +60,8 @@ class FakeDiscord:
             ("POST", "/api/v10/users/@me/channels", "dm_channel", self._dm_channel),
             ("GET", "/api/v10/users/@me", "me", self._me),
             ("GET", "/api/v10/oauth2/applications/@me", "application", self._application),
+            ("GET", "/api/v10/gateway/bot", "gateway", self._gateway),
+            ("GET", "/gateway", "connect", self._websocket),
             ("PUT", "/api/v10/applications/{app}/commands", "register", self._register),
             ("PUT", "/api/v10/applications/{app}/guilds/{guild}/commands", "register", self._register),
             ("POST", "/api/v10/interactions/{id}/{token}/callback", "callback", self._no_content),
@@ -70,6 +75,8 @@ class FakeDiscord:
         return self
 
     async def close(self) -> None:
+        if self.gateway_socket is not None:
+            await self.gateway_socket.close()
         if self.server is not None:
             await self.server.close()
 
@@ -77,7 +84,7 @@ class FakeDiscord:
         return [c for c in self.calls if c.name == name]
 
     def _wrap(self, name: str, handler: Any) -> Any:
-        needs_bot = name not in ("callback", "followup", "edit_original")
+        needs_bot = name not in ("callback", "followup", "edit_original", "connect")  # the gateway: IDENTIFY
 
         async def handle(request: web.Request) -> web.StreamResponse:
             authorized = request.headers.get("Authorization", "") == f"Bot {BOT_TOKEN}"
@@ -135,6 +142,35 @@ class FakeDiscord:
         owner = {"id": "9001", "username": "owner", "discriminator": "0", "avatar": None, "global_name": None}
         return _json({"id": APP_ID, "name": "Switchboard", "description": "", "icon": None, "bot_public": False,
                       "bot_require_code_grant": False, "owner": owner, "verify_key": "00" * 32, "flags": 0})
+
+    async def _gateway(self, request: web.Request, body: Any) -> web.Response:
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        url = str(self.server.make_url("/gateway")).replace("http://", "ws://") if self.server else ""
+        return _json({"url": url, "shards": 1, "session_start_limit": limit})
+
+    async def _websocket(self, request: web.Request, body: Any) -> web.StreamResponse:
+        """A minimal gateway: HELLO, READY after IDENTIFY, heartbeat ACKs, and events pushed by `dispatch`."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.gateway_socket = socket
+        await socket.send_json({"op": 10, "d": {"heartbeat_interval": 45_000}})
+        async for frame in socket:
+            message = json.loads(frame.data)
+            if message.get("op") == 2:
+                self.identified.append(message["d"])
+                bot = {"id": "9000", "username": "switchboard", "discriminator": "0", "bot": True, "avatar": None}
+                await self.dispatch("READY", {"v": 10, "user": bot, "guilds": [], "session_id": "s1",
+                                              "resume_gateway_url": str(request.url.with_query(None)),
+                                              "application": {"id": APP_ID, "flags": 0}})
+            elif message.get("op") == 1:
+                await socket.send_json({"op": 11})
+        return socket
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway event (op 0) to the connected client."""
+        assert self.gateway_socket is not None
+        self._sequence += 1
+        await self.gateway_socket.send_json({"op": 0, "t": event, "s": self._sequence, "d": data})
 
     async def _register(self, request: web.Request, body: Any) -> web.Response:
         scope = request.match_info.get("guild", "global")

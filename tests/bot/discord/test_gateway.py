@@ -126,3 +126,34 @@ async def test_file_as_ticket_context_menu(gw):
     ticket_id = answer["data"]["content"].split("**")[1]
     ticket = await (await dc.app.client.get(f"/v1/tickets/{ticket_id}")).json()
     assert ticket["requester"]["id"] == f"discord:{AUTHOR_ID}" and ticket["subject"].startswith("Billing page")
+
+
+async def test_gateway_mode_runs_on_the_apps_loop_end_to_end_over_a_websocket(start_discord, sqlite_url):
+    # Given DISCORD_MODE=gateway with a bot token: the app logs in and identifies on the fake gateway
+    dc = await start_discord(sqlite_url, discord_mode="gateway")
+    for _ in range(250):
+        if dc.fake.identified:
+            break
+        await asyncio.sleep(0.02)
+    assert [c.name for c in dc.fake.calls][:3] == ["me", "application", "gateway"]
+    assert dc.fake.identified[0]["token"] == BOT_TOKEN
+    # When Discord sends /ticket as a gateway INTERACTION_CREATE event
+    payload = slash("ticket", text="printer on floor 3 is jammed")
+    await dc.fake.dispatch("INTERACTION_CREATE", payload)
+    # Then the app's own client answered it through the shared handler, and the ticket exists
+    answer = await callback(dc, payload)
+    assert answer["type"] == 4 and answer["data"]["flags"] == 64
+    ticket_id = answer["data"]["content"].split("**")[1]
+    assert (await dc.app.client.get(f"/v1/tickets/{ticket_id}")).status == 200
+    # And HTTP interactions keep working beside it; closing the app closes the client (fixture)
+    assert (await dc.send({"id": "1", "type": 1, "application_id": "1", "token": "t", "version": 1})) == {"type": 1}
+
+
+async def test_an_unknown_mode_fails_at_start(sqlite_url, fake):
+    from nacl.signing import SigningKey
+
+    from intake.app import create_app
+    from tests.bot.discord.conftest import discord_settings
+
+    with pytest.raises(ValueError, match="DISCORD_MODE"):
+        create_app(discord_settings(sqlite_url, fake, SigningKey.generate(), discord_mode="websocket"))
