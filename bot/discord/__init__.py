@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
 
+# Submodules are imported before `notifier()` is defined below: importing `bot.discord.notifier`
+# later would otherwise replace the function with the module of the same name.
+from bot.discord import gateway as gateway_mode
+from bot.discord import interactions, rest
+from bot.discord.notifier import DiscordNotifier
+from bot.discord.verify import Verifier
 from storage.config import Settings
 from workers.notify import Notifier
 from workers.runtime import current
-
-if TYPE_CHECKING:
-    from bot.discord.notifier import DiscordNotifier
 
 MODES = ("http", "gateway")
 
@@ -32,9 +34,6 @@ def install(app: web.Application, settings: Settings) -> None:
     gateway = settings.discord_mode == "gateway" and _token(settings) is not None
     if not settings.discord_public_key and not _token(settings):
         return
-    from bot.discord import interactions
-    from bot.discord.verify import Verifier
-
     endpoint = None
     if settings.discord_public_key:
         endpoint = interactions.Endpoint(settings, Verifier(settings.discord_public_key))
@@ -42,10 +41,6 @@ def install(app: web.Application, settings: Settings) -> None:
         app.router.add_post(interactions.ROUTE, interactions.handle)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        from bot.discord import gateway as gateway_mode
-        from bot.discord import rest
-        from bot.discord.notifier import DiscordNotifier
-
         rest.use_api_base(settings.discord_api_url)
         session = aiohttp.ClientSession()
         client = rest.RestClient(settings.discord_api_url, _token(settings), session)
@@ -75,8 +70,5 @@ def notifier(settings: Settings) -> Notifier | None:
     """The Discord notifier for a worker process, or None when Discord has no bot token to post with."""
     if not _token(settings):
         return None
-    from bot.discord import rest
-    from bot.discord.notifier import DiscordNotifier
-
     rest.use_api_base(settings.discord_api_url)
     return DiscordNotifier(settings)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
-from storage.models import ChatMessage, IdempotencyKey, utcnow
+from storage.models import ChatMessage, IdempotencyKey, Ticket, utcnow
 
 PLATFORM = "discord"
 ALERT = "alert"
@@ -32,11 +32,13 @@ async def first_seen(db: Database, interaction_id: str) -> bool:
 
 
 async def remember(db: Database, interaction_id: str, response: dict[str, Any], ticket_id: str | None) -> None:
+    """Keep the first answer; the ticket link only when that ticket exists (a button may name a gone one)."""
+    existing = select(Ticket.id).where(Ticket.id == ticket_id).scalar_subquery() if ticket_id else None
     async with db.write() as session:
         await session.execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.scope == INTERACTION_SCOPE, IdempotencyKey.key == interaction_id)
-            .values(response=response, ticket_id=ticket_id))
+            .values(response=response, ticket_id=existing))
 
 
 async def recall(db: Database, interaction_id: str) -> dict[str, Any] | None:

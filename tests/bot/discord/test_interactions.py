@@ -232,3 +232,30 @@ async def test_slow_handler_defers_and_follows_up_through_the_webhook(dc):
     assert followup.params == {"app": APP_ID, "token": payload["token"]}
     assert "created" in followup.json["content"] and followup.json["flags"] == 64
     assert await ticket_count(dc) == 1
+
+
+async def test_a_repeat_while_the_first_is_in_flight_says_still_working(dc, monkeypatch):
+    # Given a handler that is still busy with the first delivery of an interaction
+    from bot.discord import dispatch
+
+    release = asyncio.Event()
+    real = dispatch.respond
+
+    async def slow(rt, payload):
+        await release.wait()
+        return await real(rt, payload)
+
+    monkeypatch.setattr(dispatch, "respond", slow)
+    payload = slash("ticket", text="printer on floor 3 is jammed")
+    first = asyncio.create_task(dc.send(payload))
+    await asyncio.sleep(0.2)
+    # When the same interaction id arrives again meanwhile
+    repeat = await dc.send(payload)
+    # Then the repeat is told to wait, ephemerally, and runs nothing
+    assert repeat["type"] == 4 and repeat["data"]["flags"] == 64 and "Still working" in repeat["data"]["content"]
+    release.set()
+    answer = await first
+    # And afterwards the first answer is what a repeat gets; one ticket in all
+    assert "created" in answer["data"]["content"]
+    assert await dc.send(payload) == answer
+    assert await ticket_count(dc) == 1

@@ -108,3 +108,25 @@ async def test_sla_messages_are_replies_to_the_card_and_only_escalation_pings_th
     assert [r["message_reference"]["message_id"] for r in replies] == [card_id, card_id]
     assert replies[0]["allowed_mentions"] == {"parse": []} and "due" in replies[0]["content"]
     assert replies[1]["allowed_mentions"] == {"parse": [], "users": [LEE_ID]} and f"<@{LEE_ID}>" in replies[1]["content"]
+
+
+async def test_a_worker_process_builds_its_own_notifier_and_session(dc):
+    # Given the settings a `dramatiq intake.worker` process reads, and no bot token elsewhere
+    from bot import discord as discord_bot
+
+    settings = dc.app.services.settings
+    assert discord_bot.notifier(settings.model_copy(update={"discord_bot_token": None})) is None
+    worker_notifier = discord_bot.notifier(settings)
+    assert worker_notifier is not None and getattr(worker_notifier, "name", None) == "discord"
+    # When it is told about an urgent ticket (its REST session is made on first use, on this loop)
+    ticket_id = await urgent_ticket(dc)
+    await dc.app.drain()
+    runtime = dc.app.services.runtime
+    async with runtime.db.write() as session:
+        await session.execute(delete(ChatMessage))
+    try:
+        await worker_notifier.ticket_event(ticket_id, "assigned")
+    finally:
+        await worker_notifier.close()  # type: ignore[attr-defined]
+    # Then it posted a card with the bot token
+    assert len(cards_posted(dc)) == 2 and all(c.authorized for c in dc.fake.of("create_message"))

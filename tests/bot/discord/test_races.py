@@ -28,3 +28,16 @@ async def test_two_simultaneous_claims_one_winner_one_ephemeral_naming_the_holde
     assert ticket["status"] == "claimed"
     assert refusals[0]["data"]["flags"] == 64
     assert refusals[0]["data"]["content"] == f"**{ticket_id}** is already claimed by {holder}."
+
+
+async def test_a_click_on_a_ticket_that_does_not_exist_is_an_ephemeral_not_an_error(start_discord, db_url):
+    # Given an agent and a card button naming a ticket that is not there
+    dc = await start_discord(db_url)
+    await dc.agent("ana", ANA)
+    payload = click("ticket:claim:T-0000000000", ANA_ID)
+    # When the agent presses it (and the interaction arrives twice)
+    answer = await dc.send(payload)
+    # Then the answer says so, ephemerally, and the repeat gets the same answer
+    assert answer["type"] == 4 and answer["data"]["flags"] == 64
+    assert "no longer exists" in answer["data"]["content"]
+    assert await dc.send(payload) == answer
