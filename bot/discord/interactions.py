@@ -88,8 +88,9 @@ class Endpoint:
             hook.type = discord.WebhookType.application  # an interaction webhook may send ephemeral messages
             text = msg.TRY_AGAIN if answer.type is Callback.MODAL else answer.content
             extra: dict[str, Any] = {"embed": answer.embed} if answer.embed is not None else {}
-            await hook.send(content=text, ephemeral=answer.ephemeral, allowed_mentions=discord.AllowedMentions.none(),
-                            **extra)
+            if text is not None:
+                extra["content"] = text
+            await hook.send(ephemeral=answer.ephemeral, allowed_mentions=discord.AllowedMentions.none(), **extra)
             CHAT_POSTS.labels("discord", "followup").inc()
         except (DiscordError, discord.HTTPException, aiohttp.ClientError, TimeoutError, ValueError) as exc:
             CHAT_FAILURES.labels("discord").inc()

@@ -259,3 +259,34 @@ async def test_a_repeat_while_the_first_is_in_flight_says_still_working(dc, monk
     assert "created" in answer["data"]["content"]
     assert await dc.send(payload) == answer
     assert await ticket_count(dc) == 1
+
+
+async def test_a_slow_click_defers_the_update_and_edits_the_card_through_the_webhook(dc):
+    # Given an urgent ticket's card and an endpoint whose deadline has passed when a handler starts
+    from bot.discord.interactions import ENDPOINT
+
+    ticket_id, card = await file_urgent(dc)
+    dc.app.client.server.app[ENDPOINT].deadline = 0.0
+    payload = click(f"ticket:claim:{ticket_id}", ANA_ID, card["id"])
+    # When Ana presses Claim
+    answer = await dc.send(payload)
+    # Then Discord gets a deferred update (type 6) at once, and the card is edited through the webhook
+    assert answer == {"type": 6}
+    for _ in range(100):
+        if dc.fake.of("edit_original"):
+            break
+        await asyncio.sleep(0.02)
+    [edit] = dc.fake.of("edit_original")
+    assert edit.params == {"app": APP_ID, "token": payload["token"], "message": "@original"}
+    assert labels(edit.json["components"]) == ["Complete", "Resolve", "Release"]
+    assert (await get_ticket(dc, ticket_id)).status == "claimed"
+
+
+async def test_without_a_public_key_the_endpoint_is_not_mounted(start_discord, sqlite_url):
+    # Given Discord configured without DISCORD_PUBLIC_KEY
+    dc = await start_discord(sqlite_url, discord_public_key=None)
+    # When something posts to the interactions URL
+    response = await dc.app.client.post("/discord/interactions", data=b"{}")
+    # Then there is no such endpoint (JSON 404), and nothing is read as an interaction
+    assert response.status == 404
+    assert (await response.json())["error"]["code"] == "not_found"
