@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from storage.config import Settings
@@ -20,7 +21,7 @@ def install(app: web.Application, settings: Settings) -> None:
     if not configured(settings):
         return
     from bot.slack.app import MOUNT, PATH, Mount, build, handle
-    from bot.slack.client import make_client
+    from bot.slack.client import TIMEOUT, make_client
     from bot.slack.notifier import SlackNotifier
     from workers.runtime import current
 
@@ -30,10 +31,12 @@ def install(app: web.Application, settings: Settings) -> None:
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         runtime = current()  # built by create_app's `resources` context, which runs before this one
-        client = make_client(settings)
+        # Everything Slack in this process runs on this loop (the embedded worker's actors too): one pool.
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT))
+        client = make_client(settings, session=http)
         notifier = SlackNotifier(settings, client, lambda: runtime.db)
         runtime.notifiers.append(notifier)
-        mount.bot = build(settings, runtime, client, notifier)
+        mount.bot = build(settings, runtime, client, notifier, http)
         try:
             yield
         finally:
@@ -41,6 +44,7 @@ def install(app: web.Application, settings: Settings) -> None:
             mount.bot = None
             if notifier in runtime.notifiers:
                 runtime.notifiers.remove(notifier)
+            await http.close()
 
     app.cleanup_ctx.append(context)
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
@@ -25,6 +26,7 @@ log = logging.getLogger("switchboard.slack")
 PATH = "/slack/events"
 MAX_AGE = 5 * 60  # seconds: older signed requests are refused (replays)
 BOT = "switchboard"  # the key under which listeners find the SlackBot in bolt's context
+ACK_BUDGET = 0.05  # seconds a slash command waits for its ticket's commit before acking without the receipt
 
 
 class Background:
@@ -68,14 +70,25 @@ class SlackBot:
     notifier: SlackNotifier
     bolt: AsyncApp
     verifier: SignatureVerifier
+    http: aiohttp.ClientSession  # one pooled session for the process: Web API calls and response_url posts
     background: Background = field(default_factory=Background)
+    ack_budget: float = ACK_BUDGET
 
-    async def tell(self, respond: AsyncRespond | Callable[..., Awaitable[Any]], text: str) -> None:
-        """An ephemeral answer to the person who acted, through the interaction's response_url."""
-        answer = await respond(text=text, response_type="ephemeral", replace_original=False)
-        if getattr(answer, "status_code", 200) >= 400:
+    async def tell(self, respond: AsyncRespond, text: str) -> None:
+        """An ephemeral answer to the person who acted, POSTed to the interaction's response_url."""
+        if not respond.response_url:
+            log.warning("slack interaction without a response_url; answer dropped: %s", text[:80])
+            return
+        message = {"text": text, "response_type": "ephemeral", "replace_original": False}
+        try:
+            async with self.http.post(respond.response_url, json=message) as answer:
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError):
             CHAT_FAILURES.labels(PLATFORM).inc()
-            log.warning("slack response_url answered %s", answer.status_code)
+            raise
+        if status >= 400:  # an expired response_url (30 min, 5 uses): nothing else to answer through
+            CHAT_FAILURES.labels(PLATFORM).inc()
+            log.warning("slack response_url answered %s", status)
             return
         CHAT_POSTS.labels(PLATFORM, "ephemeral").inc()
 
@@ -90,7 +103,8 @@ def of(context: dict[str, Any]) -> SlackBot:
     return bot
 
 
-def build(settings: Settings, runtime: Runtime, client: AsyncWebClient, notifier: SlackNotifier) -> SlackBot:
+def build(settings: Settings, runtime: Runtime, client: AsyncWebClient, notifier: SlackNotifier,
+          http: aiohttp.ClientSession) -> SlackBot:
     """The bolt app with every listener registered; signatures are verified by bolt as well as by `handle`."""
     from bot.slack import actions, commands, events, shortcuts, views
 
@@ -98,7 +112,7 @@ def build(settings: Settings, runtime: Runtime, client: AsyncWebClient, notifier
     secret = settings.slack_signing_secret.get_secret_value()
     bolt = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=True,
                     process_before_response=True, name="switchboard", logger=log)
-    bot = SlackBot(settings, runtime, client, notifier, bolt, SignatureVerifier(secret))
+    bot = SlackBot(settings, runtime, client, notifier, bolt, SignatureVerifier(secret), http)
 
     async def attach(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
         context[BOT] = bot

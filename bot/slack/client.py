@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -36,12 +37,12 @@ def retry_handlers() -> list[AsyncRetryHandler]:
             AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES)]
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client for the bot token; one per process, sessions per call (any event loop)."""
+def make_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """A Web API client for the bot token: on `session` (pooled, one event loop), or a session per call."""
     assert settings.slack_bot_token is not None
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=base_url, timeout=TIMEOUT,
-                          retry_handlers=retry_handlers())
+                          retry_handlers=retry_handlers(), session=session)
 
 
 def retry_after(exc: SlackApiError) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,10 +14,12 @@ from bot.slack.app import SlackBot, of
 from bot.slack.ids import COMMAND
 
 COMMANDS = (COMMAND,)
+Respond = Callable[..., Awaitable[Any]]
 
 
-async def on_ticket(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], context: dict[str, Any]) -> None:
-    """Ticket creation takes milliseconds (group commit), so the receipt is the ack itself."""
+async def on_ticket(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Respond,
+                    context: dict[str, Any]) -> None:
+    """`/ticket ...`: every branch acks well within Slack's 3 s, most with the whole answer."""
     bot = of(context)
 
     async def answer(reply: str) -> None:
@@ -37,7 +40,30 @@ async def on_ticket(ack: Callable[..., Awaitable[Any]], command: dict[str, Any],
     elif word.lower() in ("help", "usage") and not rest:
         await answer(msg.USAGE)
     else:
-        await answer(await filing.from_command(bot, command, text))
+        await _file(bot, command, text, answer, respond)
+
+
+async def _file(bot: SlackBot, command: dict[str, Any], text: str, answer: Callable[[str], Awaitable[None]],
+                respond: Respond) -> None:
+    """The receipt is the ack when the commit lands within the ack budget (it takes milliseconds when the
+    database keeps up); otherwise ack "filing" now and send the receipt through response_url once committed."""
+    filing_task = asyncio.ensure_future(filing.from_command(bot, command, text))
+    try:
+        receipt = await asyncio.wait_for(asyncio.shield(filing_task), bot.ack_budget)
+    except TimeoutError:
+        await answer(msg.FILING)
+        bot.background.spawn(_late_receipt(bot, filing_task, respond), "late-receipt")
+        return
+    await answer(receipt)
+
+
+async def _late_receipt(bot: SlackBot, filing_task: asyncio.Future[str], respond: Respond) -> None:
+    try:
+        receipt = await filing_task
+    except BaseException:
+        await bot.tell(respond, msg.FILING_FAILED)
+        raise
+    await bot.tell(respond, receipt)
 
 
 async def _open_form(bot: SlackBot, command: dict[str, Any]) -> None:

@@ -32,3 +32,5 @@ ALREADY_FILED = "That message is already ticket *{id}* (status: {status})."
 BUSY = "{id} changed while you clicked; try again."
 MODAL_RECEIPT = "Ticket *{id}* ({subject}) is filed. You will hear here when someone claims it."
 URGENCY_HINTS = {"low": "Whenever you can", "high": "Blocking my work", "critical": "Customers are affected now"}
+FILING = "Filing your ticket… the receipt follows here in a moment."
+FILING_FAILED = "Sorry, your ticket could not be filed just now. Please try `/ticket` again."

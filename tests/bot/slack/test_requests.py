@@ -76,6 +76,22 @@ async def test_retried_slash_command_files_one_ticket(slack: Slack) -> None:
     assert len(slack.cards(ids.pop())) == 1
 
 
+async def test_a_slow_commit_acks_at_once_and_the_receipt_follows(slack: Slack) -> None:
+    # Given a database slower than the ack budget (here: no budget at all)
+    slack.bot.ack_budget = 0.0
+
+    # When someone files a ticket
+    response = await slack.command("The export button does nothing", trigger_id="slow-1")
+    await slack.settle()
+
+    # Then the ack says it is being filed, and the receipt with the id arrives through the response_url
+    assert (await response.json())["text"].startswith("Filing your ticket")
+    [late] = [r for r in slack.fake.responses() if r["key"].startswith("command-")]
+    assert late["response_type"] == "ephemeral" and "is filed" in late["text"]
+    assert (await slack.ticket(receipt_id(late["text"])))["subject"] == "The export button does nothing"
+    assert await count_tickets(slack) == 1
+
+
 async def test_status_queue_and_usage_answer_ephemerally(slack: Slack) -> None:
     # Given one filed ticket that nobody can take (no agents): it waits in the queue
     ticket_id = receipt_id((await (await slack.command("Refund for order 1234 please")).json())["text"])

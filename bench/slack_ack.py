@@ -1,0 +1,285 @@
+"""Ack latency of signed Slack requests (slash commands and button clicks) under load, against `python -m intake`.
+
+    python bench/slack_ack.py                          # 50 clients flat out, 3000 requests (half commands, half clicks)
+    python bench/slack_ack.py --rate 200               # the same clients, paced to 200 requests/s in total
+    python bench/slack_ack.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/<empty db> \\
+                              --redis redis://127.0.0.1:6379/5   # production layout (workers elsewhere)
+
+Starts the fake Slack Web API (tests/fakes/slack_api.py) and `python -m intake` (SQLite, in-process worker,
+keyword triage, Slack on) as separate processes on loopback, files warm-up tickets, then sends every
+request signed exactly as Slack signs it and times each until its answer (the ack). Commands file a ticket
+before acking (the receipt is the ack); clicks ack first and work after. Prints p50/p90/p99/max per kind,
+and checks that every command filed exactly one ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-signing-secret"
+AGENTS = [f"a{i}" for i in range(8)]
+TEXTS = ["the site is down for all customers, we are losing money", "refund for order {n} please",
+         "cannot log in since this morning, password reset mail never arrives", "please add dark mode ({n})",
+         "invoice {n} shows the wrong VAT rate", "the checkout page times out for some users"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+async def serve_fake() -> None:
+    """`--fake`: run the fake Web API until killed, printing its base URL."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fakes.slack_api import FakeSlack
+
+    fake = await FakeSlack().start()
+    print(fake.url, flush=True)
+    while True:  # keep memory flat over long runs: the bench never reads the recorded calls
+        await asyncio.sleep(1)
+        fake.calls.clear()
+
+
+class Receiver:
+    """The response_url of every request points here: when each deferred receipt reached the user."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.texts: dict[str, str] = {}
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> Receiver:
+        app = web.Application()
+        app.router.add_post("/respond/{key}", self._post)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}/respond/"
+        return self
+
+    async def _post(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        self.arrived[key] = time.perf_counter()
+        self.texts[key] = str((await request.json()).get("text", ""))
+        return web.Response(text="ok")
+
+
+class Load:
+    """Builds signed Slack bodies; each command has its own trigger_id (so each files one ticket)."""
+
+    def __init__(self, respond_url: str) -> None:
+        self.verifier = SignatureVerifier(SECRET)
+        self.respond = respond_url
+        self.n = 0
+
+    def headers(self, body: str) -> dict[str, str]:
+        ts = str(int(time.time()))
+        return {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body)}
+
+    def command(self) -> str:
+        """A /ticket body; its response_url key is c<n> (n is `self.n` after the call)."""
+        self.n += 1
+        user = f"UREQ{self.n % 40}"
+        return urlencode({"team_id": "T1", "channel_id": "CGEN", "user_id": user, "user_name": user.lower(),
+                          "command": "/ticket", "text": random.choice(TEXTS).format(n=self.n),
+                          "response_url": f"{self.respond}c{self.n}", "trigger_id": f"bench-{os.getpid()}-{self.n}"})
+
+    def click(self, ticket_id: str) -> str:
+        self.n += 1
+        action = random.choice(["ticket_claim", "ticket_claim", "ticket_release", "ticket_complete"])
+        user = f"U{random.choice(AGENTS).upper()}"
+        return urlencode({"payload": json.dumps({
+            "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user, "name": user.lower()},
+            "api_app_id": "A1", "trigger_id": f"click-{self.n}", "channel": {"id": "C1"},
+            "container": {"type": "message", "channel_id": "C1", "message_ts": "1.1"},
+            "response_url": f"{self.respond}k{self.n}",
+            "actions": [{"type": "button", "action_id": action, "value": ticket_id, "block_id": f"actions:{ticket_id}",
+                         "action_ts": str(time.time())}]})})
+
+
+async def run_load(base: str, load: Load, receiver: Receiver, *, total: int, clients: int, rate: float | None,
+                   tickets: list[str], commands_only: bool = False) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"command": [], "click": [], "receipt": []}
+    deferred: list[tuple[str, float]] = []
+    statuses: dict[int, int] = {}
+    todo = iter(range(total))
+    started = time.perf_counter()
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def client() -> None:
+            for i in todo:
+                if rate:  # open loop: request i is due at i / rate, whether or not earlier ones answered
+                    delay = started + i / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                kind = "command" if commands_only or i % 2 == 0 else "click"
+                body = load.command() if kind == "command" else load.click(random.choice(tickets))
+                headers = load.headers(body)
+                t0 = time.perf_counter()
+                async with session.post(f"{base}/slack/events", data=body, headers=headers) as response:
+                    text = await response.read()
+                times[kind].append(time.perf_counter() - t0)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+                if kind != "command" or response.status != 200:
+                    continue
+                answer = json.loads(text)["text"]
+                if answer.startswith("Filing"):  # the receipt comes through response_url
+                    deferred.append((f"c{load.n}", t0))
+                else:
+                    times["receipt"].append(times[kind][-1])
+                    if commands_only:
+                        tickets.append(answer.split("*")[1])
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    for _ in range(100):  # the deferred receipts still on their way
+        if all(key in receiver.arrived for key, _ in deferred):
+            break
+        await asyncio.sleep(0.1)
+    times["receipt"] += [receiver.arrived[key] - t0 for key, t0 in deferred if key in receiver.arrived]
+    if commands_only:
+        tickets += [receiver.texts[key].split("*")[1] for key, _ in deferred if key in receiver.texts]
+    missing = sum(key not in receiver.arrived for key, _ in deferred)
+    print(f"  {total} requests in {elapsed:.1f}s = {total / elapsed:.0f}/s; statuses {statuses}; "
+          f"receipts deferred to response_url: {len(deferred)} (never arrived: {missing})")
+    return times
+
+
+def report(kind: str, samples: list[float]) -> str:
+    if len(samples) < 2:
+        return f"  {kind:8s} n={len(samples)}"
+    ms = sorted(s * 1000 for s in samples)
+    q = statistics.quantiles(ms, n=100)
+    return (f"  {kind:8s} n={len(ms):5d}  p50 {q[49]:6.1f} ms  p90 {q[89]:6.1f} ms  p99 {q[98]:6.1f} ms  "
+            f"max {ms[-1]:6.1f} ms")
+
+
+async def measure(base: str, args: argparse.Namespace) -> int:
+    """Warm up (commands that file the tickets the clicks aim at), then the measured run; commands sent."""
+    receiver = await Receiver().start()
+    load = Load(receiver.url)
+    tickets: list[str] = []
+    print(f"warm-up: {args.warmup} commands (they file the tickets the clicks aim at)")
+    await run_load(base, load, receiver, total=args.warmup, clients=args.clients, rate=None, tickets=tickets,
+                   commands_only=True)
+    paced = f"paced to {args.rate:.0f}/s" if args.rate else "flat out"
+    print(f"measured: {args.requests} requests from {args.clients} concurrent clients, {paced}")
+    times = await run_load(base, load, receiver, total=args.requests, clients=args.clients, rate=args.rate,
+                           tickets=tickets)
+    print("  ack latency (request sent -> HTTP answer):")
+    for kind in ("command", "click"):
+        print(report(kind, times[kind]))
+    print(report("all", times["command"] + times["click"]))
+    print("  receipt latency (command sent -> ticket id in front of the user, in the ack or via response_url):")
+    print(report("receipt", times["receipt"]))
+    assert receiver.runner is not None
+    await receiver.runner.cleanup()
+    return args.warmup + (args.requests + 1) // 2
+
+
+def main(args: argparse.Namespace) -> None:
+    fake = subprocess.Popen([sys.executable, __file__, "--fake"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert fake.stdout is not None
+    fake_url = fake.stdout.readline().strip()
+    work = Path(tempfile.mkdtemp(prefix="slack-ack-"))
+    agents = work / "agents.yaml"
+    agents.write_text("".join(f"- id: {a}\n  name: Agent {a}\n  skills: [Technical, Billing, Account, Other]\n"
+                              f"  languages: [en]\n  capacity: 50\n  slack_user_id: U{a.upper()}\n" for a in AGENTS))
+    port = free_port()
+    database = args.postgres or f"sqlite+aiosqlite:///{work}/bench.db"
+    env = {**os.environ, "DATABASE_URL": database, "PORT": str(port), "HOST": "127.0.0.1",
+           "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_ALERT_CHANNEL": "C1",
+           "SLACK_API_URL": fake_url, "TRIAGE_MODEL": "keyword", "AGENTS_FILE": str(agents), "LOG_FORMAT": "json",
+           "REDIS_URL": args.redis or "", "API_TOKEN": "", "ADMIN_TOKEN": ""}
+    mode = "PostgreSQL" if args.postgres else "SQLite"
+    mode += " + Redis (no worker processes started: the pipeline runs elsewhere)" if args.redis else \
+        ", embedded (the pipeline runs in the server process)"
+    print(f"server: python -m intake, {mode}")
+    with open(work / "server.log", "w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "intake"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/healthz")
+        expected = asyncio.run(measure(base, args))
+        time.sleep(1)
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        for line in metrics.splitlines():
+            if line.startswith(("switchboard_chat_posts_total{", "switchboard_chat_failures_total{")) \
+                    and "slack" in line:
+                print("  " + line)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        fake.terminate()
+        fake.wait(timeout=10)
+    count_tickets(database, expected)
+
+
+def count_tickets(database_url: str, expected: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import Ticket
+
+    async def count() -> int:
+        db = Database(database_url)
+        async with db.read() as session:
+            n = await session.scalar(select(func.count()).select_from(Ticket))
+        await db.dispose()
+        return int(n or 0)
+
+    n = asyncio.run(count())
+    print(f"  tickets in the database: {n} (one per command: {'yes' if n == expected else 'NO'})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=None, help="total requests/s (open loop); default flat out")
+    parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (postgresql+asyncpg://...)")
+    parser.add_argument("--redis", help="Redis URL: intake enqueues there and runs no worker itself")
+    arguments = parser.parse_args()
+    if arguments.fake:
+        asyncio.run(serve_fake())
+    else:
+        main(arguments)
