@@ -157,3 +157,16 @@ async def test_an_unknown_mode_fails_at_start(sqlite_url, fake):
 
     with pytest.raises(ValueError, match="DISCORD_MODE"):
         create_app(discord_settings(sqlite_url, fake, SigningKey.generate(), discord_mode="websocket"))
+
+
+async def test_gateway_commands_are_the_ones_discord_register_sends():
+    # Given the gateway client's CommandTree and the list `python -m bot discord-register` PUTs
+    from bot.discord.commands import COMMANDS
+
+    tree = Gateway().tree
+    # When both are laid out as Discord sees them
+    laid_out = [c.to_dict(tree) for c in tree.get_commands(type=None)]
+    gateway = {(c["name"], int(c.get("type", 1)), tuple(o["name"] for o in c.get("options", []))) for c in laid_out}
+    registered = {(c["name"], int(c["type"]), tuple(o["name"] for o in c.get("options", []))) for c in COMMANDS}
+    # Then they are the same names, kinds and options
+    assert gateway == registered

@@ -130,3 +130,19 @@ async def test_a_worker_process_builds_its_own_notifier_and_session(dc):
         await worker_notifier.close()  # type: ignore[attr-defined]
     # Then it posted a card with the bot token
     assert len(cards_posted(dc)) == 2 and all(c.authorized for c in dc.fake.of("create_message"))
+
+
+async def test_a_change_made_elsewhere_edits_the_card_in_place(dc):
+    # Given an urgent ticket with its card
+    ticket_id = await urgent_ticket(dc)
+    await dc.app.drain()
+    card_id = next(m["id"] for m in dc.fake.messages.values() if m["channel_id"] == "C1")
+    # When Ana claims it through the HTTP API (not Discord)
+    response = await dc.app.post(f"/v1/tickets/{ticket_id}/claim", {"agent_id": "ana"})
+    assert response.status == 200
+    await dc.app.drain()
+    # Then the same message was edited to the claimed card; no second card was posted
+    edits = [c for c in dc.fake.of("edit_message") if c.params["message"] == card_id]
+    assert edits and [b["label"] for row in edits[-1].json["components"] for b in row["components"]] == [
+        "Complete", "Resolve", "Release"]
+    assert len(cards_posted(dc)) == 1
