@@ -109,11 +109,11 @@ async def ticket_command(rt: Runtime, caller: Caller, text: str | None) -> Answe
 # What `python -m bot discord-register` sends (PUT /applications/{id}/commands); gateway mode
 # registers the same names through discord.py's CommandTree.
 COMMANDS: list[dict[str, Any]] = [
-    {"name": Command.TICKET, "type": CommandType.CHAT_INPUT, "description": "Open a support ticket",
-     "options": [{"type": 3, "name": Option.TEXT, "description": "What is wrong? Leave empty for a form",
+    {"name": Command.TICKET, "type": CommandType.CHAT_INPUT, "description": msg.DESCRIBE_TICKET,
+     "options": [{"type": 3, "name": Option.TEXT, "description": msg.DESCRIBE_TEXT,
                   "required": False, "max_length": 4000}]},
-    {"name": Command.STATUS, "type": CommandType.CHAT_INPUT, "description": "Show a ticket's status",
-     "options": [{"type": 3, "name": Option.ID, "description": "Ticket id, e.g. T-7K3QX9M2PD", "required": True}]},
-    {"name": Command.QUEUE, "type": CommandType.CHAT_INPUT, "description": "Show the tickets waiting for an agent"},
+    {"name": Command.STATUS, "type": CommandType.CHAT_INPUT, "description": msg.DESCRIBE_STATUS,
+     "options": [{"type": 3, "name": Option.ID, "description": msg.DESCRIBE_ID, "required": True}]},
+    {"name": Command.QUEUE, "type": CommandType.CHAT_INPUT, "description": msg.DESCRIBE_QUEUE},
     {"name": Command.FILE_MESSAGE, "type": CommandType.MESSAGE},
 ]

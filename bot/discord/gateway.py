@@ -14,6 +14,7 @@ from discord import app_commands, ui
 from discord.gateway import DiscordWebSocket
 
 from bot.discord import buttons, commands, dispatch
+from bot.discord import messages as msg
 from bot.discord.answer import Answer, Callback
 from bot.discord.commands import Caller
 from bot.discord.components import Command, Option
@@ -100,19 +101,19 @@ class TicketButton(ui.DynamicItem[ui.Button[Any]], template=r"ticket:(?P<action>
 def add_commands(tree: app_commands.CommandTree[Any], runtime: Callable[[], Runtime] = current) -> None:
     """The same four commands `python -m bot discord-register` registers, calling the same handlers."""
 
-    @tree.command(name=Command.TICKET, description="Open a support ticket")
-    @app_commands.describe(text="What is wrong? Leave empty for a form")
+    @tree.command(name=Command.TICKET, description=msg.DESCRIBE_TICKET)
+    @app_commands.describe(text=msg.DESCRIBE_TEXT)
     @app_commands.rename(text=Option.TEXT)
     async def ticket(interaction: discord.Interaction[Any], text: str | None = None) -> None:
         await run(interaction, commands.ticket_command(runtime(), caller_of(interaction), text))
 
-    @tree.command(name=Command.STATUS, description="Show a ticket's status")
-    @app_commands.describe(ticket_id="Ticket id, e.g. T-7K3QX9M2PD")
+    @tree.command(name=Command.STATUS, description=msg.DESCRIBE_STATUS)
+    @app_commands.describe(ticket_id=msg.DESCRIBE_ID)
     @app_commands.rename(ticket_id=Option.ID)
     async def status(interaction: discord.Interaction[Any], ticket_id: str) -> None:
         await run(interaction, commands.ticket_status(runtime(), ticket_id))
 
-    @tree.command(name=Command.QUEUE, description="Show the tickets waiting for an agent")
+    @tree.command(name=Command.QUEUE, description=msg.DESCRIBE_QUEUE)
     async def queue(interaction: discord.Interaction[Any]) -> None:
         await run(interaction, commands.ticket_queue(runtime()))
 

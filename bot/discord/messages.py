@@ -73,3 +73,10 @@ FAILED = "Sorry, that did not work. Please try again in a moment."
 TRY_AGAIN = "That took too long; please press the button again."
 BAD_SIGNATURE = "the request signature is missing, invalid or stale"
 BAD_INTERACTION = "the interaction payload is not valid"
+
+# Application command descriptions (registered by `python -m bot discord-register` and by gateway mode).
+DESCRIBE_TICKET = "Open a support ticket"
+DESCRIBE_TEXT = "What is wrong? Leave empty for a form"
+DESCRIBE_STATUS = "Show a ticket's status"
+DESCRIBE_ID = "Ticket id, e.g. T-7K3QX9M2PD"
+DESCRIBE_QUEUE = "Show the tickets waiting for an agent"
