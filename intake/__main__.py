@@ -9,7 +9,7 @@ import sys
 from aiohttp import web
 
 from intake.app import create_app
-from intake.logs import configure_logging
+from intake.logs import configure_logging, secret_values
 from storage.config import Settings, get_settings
 
 log = logging.getLogger("switchboard")
@@ -34,7 +34,7 @@ def check_exposure(settings: Settings) -> str | None:
 
 def main() -> None:
     settings = get_settings()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, secrets=secret_values(settings))
     if (problem := check_exposure(settings)) is not None:
         log.error(problem)
         sys.exit(2)

@@ -15,17 +15,17 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from bot import discord, slack
-from intake.logs import configure_logging
+from intake.logs import configure_logging, secret_values
 from ml import load_service
 from storage.config import get_settings
 from storage.db import Database
 from workers import broker as brokers
-from workers import outbound
+from workers import metrics, outbound
 from workers.notify import LogNotifier, Notifier
 from workers.runtime import Runtime, install
 
 settings = get_settings()
-configure_logging(settings.log_format)
+configure_logging(settings.log_format, secrets=secret_values(settings))
 if settings.redis_url is None:
     raise SystemExit("REDIS_URL is not set: without Redis, `python -m intake` runs the workers itself")
 
@@ -46,6 +46,8 @@ class BootRuntime(Middleware):
         install(Runtime(settings=settings, db=Database(settings.database_url),
                         triage=load_service(settings.triage_model), notifiers=notifiers))
         log.info("worker runtime ready: %d notifier(s)", len(notifiers))
+        if settings.worker_metrics_port:
+            metrics.serve(settings.worker_metrics_port)
 
 
 broker.add_middleware(BootRuntime())

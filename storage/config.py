@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Pipeline timings (seconds).
     sweep_interval: float = 2.0
     sweep_after: float = 5.0
+    worker_metrics_port: int | None = None  # dramatiq worker processes serve /metrics on 127.0.0.1 from here up
     max_body_bytes: int = 1024 * 1024
 
     # SLA timers. Tiers: "above:minutes" pairs, most urgent first; "*" is everything else.

@@ -220,6 +220,15 @@ async def waiting(db: Database, *, limit: int = 100) -> tuple[int, list[Ticket]]
         return int(size or 0), list(rows)
 
 
+async def count_by_status(db: Database, statuses: list[str]) -> dict[str, int]:
+    """How many tickets are in each of `statuses` (0 for those with none): queue depth for /metrics."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Ticket.status, func.count()).where(Ticket.status.in_(statuses)).group_by(Ticket.status))
+        found = {status: int(n) for status, n in rows}
+    return {status: found.get(status, 0) for status in statuses}
+
+
 async def events(db: Database, ticket_id: str) -> list[TicketEvent]:
     await get_ticket(db, ticket_id)
     async with db.read() as session:

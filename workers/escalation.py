@@ -21,7 +21,7 @@ from storage.agents import list_agents
 from storage.errors import AtCapacity, Conflict, StorageError
 from storage.models import utcnow
 from storage.states import Action, TicketStatus
-from workers import pipeline
+from workers import metrics, pipeline
 from workers.routing import decide
 from workers.runtime import Runtime
 from workers.sla import longest_lead, parse_tiers, remind_at
@@ -83,6 +83,7 @@ async def _escalate(rt: Runtime, now: datetime, report: Report) -> None:
         if taken is None:
             continue
         report.escalated.append(timer.id)
+        metrics.SLA_BREACHES.labels(taken.status).inc()
         rt.notify(timer.id, "sla_escalated")
         if taken.status == TicketStatus.CLAIMED:
             continue  # someone is on it: the lead hears, nobody's work is taken away
@@ -103,6 +104,7 @@ async def _remind(rt: Runtime, now: datetime, report: Report) -> None:
             ripe = max(remind_at(timer.created_at, timer.due_at, lead), timer.due_at - horizon)
             if now >= ripe and await timers.mark_reminded(rt.db, timer.id, now=now):
                 report.reminded.append(timer.id)
+                metrics.SLA_REMINDERS.inc()
                 rt.notify(timer.id, "sla_reminder")
         if len(page) < PAGE:
             return
@@ -119,6 +121,7 @@ async def _unclaim(rt: Runtime, now: datetime, report: Report) -> None:
         if holder is None:
             continue
         report.unclaimed.append(timer.id)
+        metrics.SLA_AUTO_UNCLAIMS.inc()
         rt.notify(timer.id, "auto_unclaimed")
         if (to := await hand_on(rt, timer.id, exclude={holder}, reason="auto-unclaimed")) is not None:
             report.reassigned[timer.id] = to

@@ -18,7 +18,7 @@ class LogNotifier:
     """Writes each notification to the log: the default until a chat platform is configured."""
 
     async def ticket_event(self, ticket_id: str, kind: str) -> None:
-        log.info("ticket %s: %s", ticket_id, kind)
+        log.info("ticket %s: %s", ticket_id, kind, extra={"ticket_id": ticket_id, "kind": kind})
 
 
 class RecordingNotifier:

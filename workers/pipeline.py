@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
 from ml import TriageRequest
+from ml.baseline import FALLBACK
 from storage import tickets as store
 from storage.agents import find_customer, get_agent, list_agents
 from storage.errors import AtCapacity, Conflict, NotFound
 from storage.models import Agent, Ticket, utcnow
 from storage.states import PIPELINE, Action, TicketStatus
+from workers import metrics
 from workers.routing import AgentProfile, Decision, Need, best_ticket_for, decide
 from workers.runtime import Runtime
 from workers.sla import due_at, parse_tiers
@@ -63,7 +66,11 @@ async def triage(rt: Runtime, ticket_id: str) -> bool:
         vip=customer is not None and customer.tier == "vip",
         language=ticket.language or (customer.language if customer else None),
     )
+    started = time.perf_counter()
     result = await rt.triage.triage(request)
+    metrics.TRIAGE_SECONDS.labels(result.model).observe(time.perf_counter() - started)
+    if result.model == FALLBACK and rt.settings.triage_model != "keyword":
+        metrics.TRIAGE_FALLBACKS.inc()
     tiers = parse_tiers(rt.settings.sla_tiers)
     values = {
         "category": result.category,
@@ -84,7 +91,20 @@ async def triage(rt: Runtime, ticket_id: str) -> bool:
                                                    "urgency": result.urgency, "model": result.model})
     except Conflict:
         return False  # a concurrent delivery of the same message got there first
+    metrics.PIPELINE_SECONDS.labels("triaged").observe(_since(ticket.created_at))
+    log.info("ticket triaged", extra={"ticket_id": ticket_id, "category": result.category,
+                                      "urgency": result.urgency, "model": result.model})
     return True
+
+
+def _since(moment: datetime) -> float:
+    return max((utcnow() - moment).total_seconds(), 0.0)
+
+
+def _routed(ticket: Ticket, outcome: str, agent_id: str | None = None) -> None:
+    """Count and log a routing decision that was committed."""
+    metrics.PIPELINE_SECONDS.labels("routed").observe(_since(ticket.created_at))
+    log.info("ticket routed", extra={"ticket_id": ticket.id, "outcome": outcome, "agent_id": agent_id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +144,8 @@ async def route(rt: Runtime, ticket_id: str) -> Routed:
     decision = decide(agents, need_of(ticket))
     try:
         if decision.outcome == "assigned" and (placed := await _place(rt, ticket, decision)):
+            if ticket.status == TicketStatus.TRIAGED:
+                _routed(ticket, placed.outcome, placed.agent_id)
             return placed
         reason = decision.reason if decision.outcome != "assigned" else ("all fitting agents became full",)
         outcome = "no_candidates" if decision.outcome == "no_candidates" else "queued"
@@ -132,6 +154,7 @@ async def route(rt: Runtime, ticket_id: str) -> Routed:
         await store.act(rt.db, ticket_id, Action.QUEUE, actor="router", channel="pipeline",
                         values={"routing_reason": list(reason), "routing_score": None},
                         event_data={"reason": list(reason), "outcome": outcome})
+        _routed(ticket, outcome)
         return Routed(outcome, reason=reason, changed=True)
     except Conflict:
         fresh = await store.get_ticket(rt.db, ticket_id)
