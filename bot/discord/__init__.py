@@ -40,30 +40,35 @@ def install(app: web.Application, settings: Settings) -> None:
         app[interactions.ENDPOINT] = endpoint
         app.router.add_post(interactions.ROUTE, interactions.handle)
 
+    session_box: list[aiohttp.ClientSession] = []
+
     async def context(app: web.Application) -> AsyncIterator[None]:
         rest.use_api_base(settings.discord_api_url)
         session = aiohttp.ClientSession()
+        session_box.append(session)
         client = rest.RestClient(settings.discord_api_url, _token(settings), session)
         if endpoint is not None:
             endpoint.session, endpoint.rest = session, client
         runtime = current()
-        notifier: DiscordNotifier | None = None
         if _token(settings):
-            notifier = DiscordNotifier(settings, rest=client, db_getter=lambda: runtime.db)
-            runtime.notifiers.append(notifier)
+            runtime.notifiers.append(DiscordNotifier(settings, rest=client, db_getter=lambda: runtime.db))
         running = await gateway_mode.start(_token(settings) or "", settings.discord_api_url) if gateway else None
         try:
             yield
         finally:
             if running is not None:
                 await gateway_mode.stop(*running)
-            if notifier is not None and notifier in runtime.notifiers:
-                runtime.notifiers.remove(notifier)
             if endpoint is not None:
                 await endpoint.close()
+
+    async def close_session(app: web.Application) -> None:
+        # on_cleanup runs after every cleanup_ctx, so deliveries the embedded worker finishes while
+        # it stops (in `resources`) still have an open session.
+        for session in session_box:
             await session.close()
 
     app.cleanup_ctx.append(context)
+    app.on_cleanup.append(close_session)
 
 
 def notifier(settings: Settings) -> Notifier | None:
