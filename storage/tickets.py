@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from storage.agents import adjust_loads
@@ -184,6 +184,18 @@ async def list_tickets(
     cursor: str | None = None,
 ) -> tuple[list[Ticket], str | None]:
     """Newest first; `cursor` continues where the previous page stopped."""
+    stmt = list_statement(statuses=statuses, category=category, assignee=assignee, min_urgency=min_urgency,
+                          q=q, limit=limit, cursor=cursor)
+    async with db.read() as session:
+        rows = list(await session.scalars(stmt))
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def list_statement(*, statuses: list[str] | None = None, category: str | None = None,
+                   assignee: str | None = None, min_urgency: float | None = None, q: str | None = None,
+                   limit: int = 50, cursor: str | None = None) -> Select[tuple[Ticket]]:
+    """The query behind `list_tickets` (one row more than `limit`, to know whether a next page exists)."""
     stmt = select(Ticket)
     if statuses:
         stmt = stmt.where(Ticket.status.in_(statuses))
@@ -198,14 +210,11 @@ async def list_tickets(
         stmt = stmt.where(or_(func.lower(Ticket.subject).like(pattern), func.lower(Ticket.body).like(pattern)))
     if cursor:
         stamp, last_id = decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Ticket.created_at < stamp, and_(Ticket.created_at == stamp, Ticket.id < last_id))
-        )
-    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
-    async with db.read() as session:
-        rows = list(await session.scalars(stmt))
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+        # A row-value comparison, not the equivalent OR: PostgreSQL seeks the (created_at, id) index with it,
+        # where the OR form scanned every newer row (page 10,000 cost as much as reading 500,000 tickets).
+        stmt = stmt.where(tuple_(Ticket.created_at, Ticket.id) < tuple_(
+            literal(stamp, Ticket.created_at.type), literal(last_id, Ticket.id.type)))
+    return stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
 
 
 async def waiting(db: Database, *, limit: int = 100) -> tuple[int, list[Ticket]]:
