@@ -30,7 +30,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,35 +64,9 @@ async def serve_fake() -> None:
 
     fake = await FakeSlack().start()
     print(fake.url, flush=True)
-    while True:  # keep memory flat over long runs: the bench never reads the recorded calls
+    while True:  # keep only what the bench reads back (response_url posts), so memory stays flat
         await asyncio.sleep(1)
-        fake.calls.clear()
-
-
-class Receiver:
-    """The response_url of every request points here: when each deferred receipt reached the user."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        self.texts: dict[str, str] = {}
-        self.runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def start(self) -> Receiver:
-        app = web.Application()
-        app.router.add_post("/respond/{key}", self._post)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        port = free_port()
-        await web.TCPSite(self.runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}/respond/"
-        return self
-
-    async def _post(self, request: web.Request) -> web.Response:
-        key = request.match_info["key"]
-        self.arrived[key] = time.perf_counter()
-        self.texts[key] = str((await request.json()).get("text", ""))
-        return web.Response(text="ok")
+        fake.calls[:] = [c for c in fake.calls if c.method == "respond"]
 
 
 class Load:
@@ -109,13 +82,14 @@ class Load:
         return {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
                 "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body)}
 
-    def command(self) -> str:
-        """A /ticket body; its response_url key is c<n> (n is `self.n` after the call)."""
+    def command(self) -> tuple[str, str]:
+        """A /ticket body, and the key of its response_url."""
         self.n += 1
         user = f"UREQ{self.n % 40}"
         return urlencode({"team_id": "T1", "channel_id": "CGEN", "user_id": user, "user_name": user.lower(),
                           "command": "/ticket", "text": random.choice(TEXTS).format(n=self.n),
-                          "response_url": f"{self.respond}c{self.n}", "trigger_id": f"bench-{os.getpid()}-{self.n}"})
+                          "response_url": f"{self.respond}c{self.n}", "trigger_id": f"bench-{os.getpid()}-{self.n}"}
+                         ), f"c{self.n}"
 
     def click(self, ticket_id: str) -> str:
         self.n += 1
@@ -130,8 +104,15 @@ class Load:
                          "action_ts": str(time.time())}]})})
 
 
-async def run_load(base: str, load: Load, receiver: Receiver, *, total: int, clients: int, rate: float | None,
-                   tickets: list[str], commands_only: bool = False) -> dict[str, list[float]]:
+async def arrivals(fake_url: str) -> dict[str, tuple[float, str]]:
+    """When each response_url post reached the fake Slack (wall clock), and its text, by key."""
+    async with aiohttp.ClientSession() as session, \
+            session.get(fake_url.replace("/api/", "/_recorded/respond")) as response:
+        return {c["args"]["key"]: (c["at"], c["args"].get("text", "")) for c in await response.json()}
+
+
+async def run_load(base: str, load: Load, fake_url: str, *, total: int, clients: int, rate: float | None,
+                   tickets: list[str], commands_only: bool = False, clicks: float = 0.5) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"command": [], "click": [], "receipt": []}
     deferred: list[tuple[str, float]] = []
     statuses: dict[int, int] = {}
@@ -146,10 +127,10 @@ async def run_load(base: str, load: Load, receiver: Receiver, *, total: int, cli
                     delay = started + i / rate - time.perf_counter()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                kind = "command" if commands_only or i % 2 == 0 else "click"
-                body = load.command() if kind == "command" else load.click(random.choice(tickets))
+                kind = "command" if commands_only or random.random() >= clicks else "click"
+                body, key = load.command() if kind == "command" else (load.click(random.choice(tickets)), "")
                 headers = load.headers(body)
-                t0 = time.perf_counter()
+                t0, wall = time.perf_counter(), time.time()
                 async with session.post(f"{base}/slack/events", data=body, headers=headers) as response:
                     text = await response.read()
                 times[kind].append(time.perf_counter() - t0)
@@ -158,7 +139,7 @@ async def run_load(base: str, load: Load, receiver: Receiver, *, total: int, cli
                     continue
                 answer = json.loads(text)["text"]
                 if answer.startswith("Filing"):  # the receipt comes through response_url
-                    deferred.append((f"c{load.n}", t0))
+                    deferred.append((key, wall))
                 else:
                     times["receipt"].append(times[kind][-1])
                     if commands_only:
@@ -166,14 +147,16 @@ async def run_load(base: str, load: Load, receiver: Receiver, *, total: int, cli
 
         await asyncio.gather(*(client() for _ in range(clients)))
     elapsed = time.perf_counter() - started
-    for _ in range(100):  # the deferred receipts still on their way
-        if all(key in receiver.arrived for key, _ in deferred):
+    arrived: dict[str, tuple[float, str]] = {}
+    for _ in range(60):  # the deferred receipts still on their way
+        arrived = await arrivals(fake_url)
+        if all(key in arrived for key, _ in deferred):
             break
-        await asyncio.sleep(0.1)
-    times["receipt"] += [receiver.arrived[key] - t0 for key, t0 in deferred if key in receiver.arrived]
+        await asyncio.sleep(0.5)
+    times["receipt"] += [arrived[key][0] - wall for key, wall in deferred if key in arrived]
     if commands_only:
-        tickets += [receiver.texts[key].split("*")[1] for key, _ in deferred if key in receiver.texts]
-    missing = sum(key not in receiver.arrived for key, _ in deferred)
+        tickets += [arrived[key][1].split("*")[1] for key, _ in deferred if key in arrived]
+    missing = sum(key not in arrived for key, _ in deferred)
     print(f"  {total} requests in {elapsed:.1f}s = {total / elapsed:.0f}/s; statuses {statuses}; "
           f"receipts deferred to response_url: {len(deferred)} (never arrived: {missing})")
     return times
@@ -190,25 +173,23 @@ def report(kind: str, samples: list[float]) -> str:
 
 async def measure(base: str, args: argparse.Namespace) -> int:
     """Warm up (commands that file the tickets the clicks aim at), then the measured run; commands sent."""
-    receiver = await Receiver().start()
-    load = Load(receiver.url)
+    fake_url = args.fake_url
+    load = Load(fake_url.replace("/api/", "/respond/"))
     tickets: list[str] = []
     print(f"warm-up: {args.warmup} commands (they file the tickets the clicks aim at)")
-    await run_load(base, load, receiver, total=args.warmup, clients=args.clients, rate=None, tickets=tickets,
+    await run_load(base, load, fake_url, total=args.warmup, clients=args.clients, rate=None, tickets=tickets,
                    commands_only=True)
     paced = f"paced to {args.rate:.0f}/s" if args.rate else "flat out"
     print(f"measured: {args.requests} requests from {args.clients} concurrent clients, {paced}")
-    times = await run_load(base, load, receiver, total=args.requests, clients=args.clients, rate=args.rate,
-                           tickets=tickets)
+    times = await run_load(base, load, fake_url, total=args.requests, clients=args.clients, rate=args.rate,
+                           tickets=tickets, clicks=args.clicks)
     print("  ack latency (request sent -> HTTP answer):")
     for kind in ("command", "click"):
         print(report(kind, times[kind]))
     print(report("all", times["command"] + times["click"]))
     print("  receipt latency (command sent -> ticket id in front of the user, in the ack or via response_url):")
     print(report("receipt", times["receipt"]))
-    assert receiver.runner is not None
-    await receiver.runner.cleanup()
-    return args.warmup + (args.requests + 1) // 2
+    return args.warmup + len(times["command"])
 
 
 def main(args: argparse.Namespace) -> None:
@@ -235,6 +216,7 @@ def main(args: argparse.Namespace) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/healthz")
+        args.fake_url = fake_url
         expected = asyncio.run(measure(base, args))
         time.sleep(1)
         with urllib.request.urlopen(f"{base}/metrics", timeout=10) as r:
@@ -275,6 +257,7 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--clicks", type=float, default=0.5, help="share of button clicks among the requests")
     parser.add_argument("--rate", type=float, default=None, help="total requests/s (open loop); default flat out")
     parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (postgresql+asyncpg://...)")
     parser.add_argument("--redis", help="Redis URL: intake enqueues there and runs no worker itself")

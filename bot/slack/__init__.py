@@ -20,9 +20,9 @@ def install(app: web.Application, settings: Settings) -> None:
     """Mount `POST /slack/events` when Slack is configured; the bot starts after the runtime does."""
     if not configured(settings):
         return
+    from bot.slack.alerts import SlackNotifier
     from bot.slack.app import MOUNT, PATH, Mount, build, handle
     from bot.slack.client import TIMEOUT, make_client
-    from bot.slack.notifier import SlackNotifier
     from workers.runtime import current
 
     mount = Mount()
@@ -53,8 +53,8 @@ def notifier(settings: Settings) -> Notifier | None:
     """The Slack notifier for a worker process, or None when Slack is not configured."""
     if settings.slack_bot_token is None:
         return None
+    from bot.slack.alerts import SlackNotifier
     from bot.slack.client import make_client
-    from bot.slack.notifier import SlackNotifier
     from workers.runtime import current
 
     return SlackNotifier(settings, make_client(settings), lambda: current().db)

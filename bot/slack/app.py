@@ -17,7 +17,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.notifier import PLATFORM, SlackNotifier
+from bot.slack.alerts import PLATFORM, SlackNotifier
 from storage.config import Settings
 from workers.metrics import CHAT_FAILURES, CHAT_POSTS
 from workers.runtime import Runtime

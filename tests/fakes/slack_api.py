@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiohttp.test_utils import TestServer
 class Call:
     method: str
     args: dict[str, Any]
+    at: float = field(default_factory=time.time)  # wall clock, for benchmarks timing what reached "Slack"
 
 
 @dataclass
@@ -40,6 +42,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)  # slack-sdk GETs a few (users.info, conversations.history)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/_recorded/{method}", self._recorded)
         self.server = TestServer(app)
         await self.server.start_server()
         return self
@@ -58,6 +61,11 @@ class FakeSlack:
 
     def responses(self, key: str | None = None) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == "respond" and (key is None or c.args["key"] == key)]
+
+    async def _recorded(self, request: web.Request) -> web.Response:
+        """What a process outside the test (bench/slack_ack.py) reads back: one method's calls with their times."""
+        method = request.match_info["method"]
+        return web.json_response([{"args": c.args, "at": c.at} for c in self.calls if c.method == method])
 
     async def _respond(self, request: web.Request) -> web.Response:
         # Slack's response_url: no token, JSON body, answers plain "ok".

@@ -1,4 +1,7 @@
-"""Slack delivery: one alert card per urgent ticket, edited in place; the requester hears back."""
+"""Slack delivery: one alert card per urgent ticket, edited in place; the requester hears back.
+
+(Not named notifier.py: that would shadow `bot.slack.notifier()`, which worker processes call.)
+"""
 
 from __future__ import annotations
 
