@@ -41,13 +41,18 @@ class Endpoint:
     rest: RestClient | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def answer_once(self, rt: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
-        """The response to an interaction; a repeated id gets the first one, and nothing runs twice."""
+    async def answer_once(self, rt: Runtime, payload: dict[str, Any], *, arrived: float | None = None
+                          ) -> dict[str, Any]:
+        """The response to an interaction; a repeated id gets the first one, and nothing runs twice.
+
+        `arrived` (loop time) is when the request came in: the deadline counts from there.
+        """
+        arrived = asyncio.get_running_loop().time() if arrived is None else arrived
         interaction_id = str(payload["id"])
         if not await store.first_seen(rt.db, interaction_id):
             return await store.recall(rt.db, interaction_id) or say(msg.STILL_WORKING).payload()
         try:
-            answer = await self._within_deadline(rt, payload)
+            answer = await self._within_deadline(rt, payload, arrived)
         except BaseException:
             await store.forget(rt.db, interaction_id)  # nothing was answered: Discord's retry may run it
             raise
@@ -55,13 +60,14 @@ class Endpoint:
         await store.remember(rt.db, interaction_id, response, answer.ticket_id)
         return response
 
-    async def _within_deadline(self, rt: Runtime, payload: dict[str, Any]) -> Answer:
+    async def _within_deadline(self, rt: Runtime, payload: dict[str, Any], arrived: float) -> Answer:
         """Answer directly when the handler is quick; else defer (type 5 or 6) and follow up later."""
         work = asyncio.ensure_future(dispatch.respond(rt, payload))
         if not payload.get("token") or self.session is None:
             return await work
         try:
-            return await asyncio.wait_for(asyncio.shield(work), self.deadline)
+            left = self.deadline - (asyncio.get_running_loop().time() - arrived)
+            return await asyncio.wait_for(asyncio.shield(work), max(left, 0.0))
         except TimeoutError:
             deferred = (Answer(Callback.DEFERRED_UPDATE) if payload.get("type") == InteractionType.MESSAGE_COMPONENT
                         else Answer(Callback.DEFERRED_MESSAGE, ephemeral=True))
@@ -124,6 +130,7 @@ def parse(body: bytes) -> dict[str, Any]:
 
 async def handle(request: web.Request) -> web.Response:
     """Verify before reading anything, then PONG a PING or answer the interaction once."""
+    arrived = asyncio.get_running_loop().time()
     endpoint = request.app[ENDPOINT]
     body = await request.read()
     if not endpoint.verifier.verify(request.headers.get(SIGNATURE), request.headers.get(TIMESTAMP), body):
@@ -134,4 +141,4 @@ async def handle(request: web.Request) -> web.Response:
         return _error(400, "bad_request", f"{msg.BAD_INTERACTION}: {exc}")
     if payload["type"] == InteractionType.PING:
         return web.json_response({"type": int(Callback.PONG)})
-    return web.json_response(await endpoint.answer_once(current(), payload))
+    return web.json_response(await endpoint.answer_once(current(), payload, arrived=arrived))
