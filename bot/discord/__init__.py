@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 # Submodules are imported before `notifier()` is defined below: importing `bot.discord.notifier`
 # later would otherwise replace the function with the module of the same name.
 from bot.discord import gateway as gateway_mode
-from bot.discord import interactions, rest
+from bot.discord import interactions, rest, store
 from bot.discord.notifier import DiscordNotifier
 from bot.discord.verify import Verifier
 from storage.config import Settings
 from workers.notify import Notifier
-from workers.runtime import current
+from workers.runtime import Runtime, current
 
+log = logging.getLogger("switchboard.discord")
 MODES = ("http", "gateway")
+PRUNE_EVERY = 3600.0  # seconds between sweeps of old interaction answers
 
 
 def _token(settings: Settings) -> str | None:
@@ -53,9 +58,13 @@ def install(app: web.Application, settings: Settings) -> None:
         if _token(settings):
             runtime.notifiers.append(DiscordNotifier(settings, rest=client, db_getter=lambda: runtime.db))
         running = await gateway_mode.start(_token(settings) or "", settings.discord_api_url) if gateway else None
+        pruning = asyncio.create_task(_prune_forever(runtime)) if endpoint is not None else None
         try:
             yield
         finally:
+            if pruning is not None:
+                pruning.cancel()
+                await asyncio.gather(pruning, return_exceptions=True)
             if running is not None:
                 await gateway_mode.stop(*running)
             if endpoint is not None:
@@ -69,6 +78,16 @@ def install(app: web.Application, settings: Settings) -> None:
 
     app.cleanup_ctx.append(context)
     app.on_cleanup.append(close_session)
+
+
+async def _prune_forever(runtime: Runtime, every: float = PRUNE_EVERY) -> None:
+    """Forget old interaction answers now and then (every intake process may; the delete is idempotent)."""
+    while True:
+        try:
+            await store.prune(runtime.db)
+        except (OSError, SQLAlchemyError) as exc:  # the database is down for a moment: try next round
+            log.warning("could not prune old Discord interactions: %s", exc.__class__.__name__)
+        await asyncio.sleep(every)
 
 
 def notifier(settings: Settings) -> Notifier | None:

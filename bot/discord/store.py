@@ -14,6 +14,7 @@ from storage.models import ChatMessage, IdempotencyKey, Ticket, utcnow
 PLATFORM = "discord"
 ALERT = "alert"
 INTERACTION_SCOPE = "discord-interaction"  # tickets use scope "discord" with the same key (accept())
+INTERACTION_TTL = 24 * 3600.0  # seconds an interaction's first answer is kept; Discord gives up after 15 minutes
 
 
 def _insert(db: Database) -> Any:
@@ -55,6 +56,16 @@ async def forget(db: Database, interaction_id: str) -> None:
             delete(IdempotencyKey)
             .where(IdempotencyKey.scope == INTERACTION_SCOPE, IdempotencyKey.key == interaction_id,
                    IdempotencyKey.response.is_(None)))
+
+
+async def prune(db: Database, *, older_than: float = INTERACTION_TTL) -> int:
+    """Drop interaction answers older than `older_than` seconds (a token lives 15 minutes); how many went."""
+    cutoff = utcnow() - timedelta(seconds=older_than)
+    async with db.write() as session:
+        result = await session.execute(
+            delete(IdempotencyKey)
+            .where(IdempotencyKey.scope == INTERACTION_SCOPE, IdempotencyKey.created_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # Alert cards: one row per ticket; inserting it is the right to post.

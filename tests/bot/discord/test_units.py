@@ -86,3 +86,25 @@ async def test_answers_become_discord_payloads():
     assert Answer(Callback.DEFERRED_MESSAGE, ephemeral=True).payload() == {"type": 5, "data": {"flags": 64}}
     assert Answer(Callback.DEFERRED_UPDATE).payload() == {"type": 6}
     assert Answer(Callback.UPDATE, content="x").payload()["data"]["components"] == []
+
+
+async def test_old_interaction_answers_are_pruned_and_fresh_ones_kept(db):
+    # Given one interaction answered two days ago and one just now
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.discord import store
+    from storage.models import IdempotencyKey, utcnow
+
+    for interaction_id in ("old", "new"):
+        assert await store.first_seen(db, interaction_id)
+        await store.remember(db, interaction_id, {"type": 4}, None)
+    async with db.write() as session:
+        await session.execute(update(IdempotencyKey).where(IdempotencyKey.key == "old")
+                              .values(created_at=utcnow() - timedelta(days=2)))
+    # When old answers are pruned
+    gone = await store.prune(db)
+    # Then only the old one went, and the fresh one still answers a repeat
+    assert gone == 1
+    assert await store.recall(db, "old") is None and await store.recall(db, "new") == {"type": 4}
