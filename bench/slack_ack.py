@@ -3,7 +3,7 @@
     python bench/slack_ack.py                          # 50 clients flat out, 3000 requests (half commands, half clicks)
     python bench/slack_ack.py --rate 200               # the same clients, paced to 200 requests/s in total
     python bench/slack_ack.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/<empty db> \\
-                              --redis redis://127.0.0.1:6379/5   # production layout (workers elsewhere)
+                              --redis redis://127.0.0.1:6379/5   # production layout, one worker process
 
 Starts the fake Slack Web API (tests/fakes/slack_api.py) and `python -m intake` (SQLite, in-process worker,
 keyword triage, Slack on) as separate processes on loopback, files warm-up tickets, then sends every
@@ -207,12 +207,15 @@ def main(args: argparse.Namespace) -> None:
            "SLACK_API_URL": fake_url, "TRIAGE_MODEL": "keyword", "AGENTS_FILE": str(agents), "LOG_FORMAT": "json",
            "REDIS_URL": args.redis or "", "API_TOKEN": "", "ADMIN_TOKEN": ""}
     mode = "PostgreSQL" if args.postgres else "SQLite"
-    mode += " + Redis (no worker processes started: the pipeline runs elsewhere)" if args.redis else \
+    mode += " + Redis, one `dramatiq intake.worker` process beside it" if args.redis else \
         ", embedded (the pipeline runs in the server process)"
     print(f"server: python -m intake, {mode}")
     with open(work / "server.log", "w") as log:
         server = subprocess.Popen([sys.executable, "-m", "intake"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                   stderr=log)
+        worker = subprocess.Popen([sys.executable, "-m", "dramatiq", "intake.worker", "--processes", "1",
+                                   "--threads", "8", "--queues", "ml", "default", "chat"],
+                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log) if args.redis else None
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/healthz")
@@ -228,6 +231,9 @@ def main(args: argparse.Namespace) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
         fake.terminate()
         fake.wait(timeout=10)
     count_tickets(database, expected)
@@ -260,7 +266,7 @@ if __name__ == "__main__":
     parser.add_argument("--clicks", type=float, default=0.5, help="share of button clicks among the requests")
     parser.add_argument("--rate", type=float, default=None, help="total requests/s (open loop); default flat out")
     parser.add_argument("--postgres", help="an EMPTY PostgreSQL database URL (postgresql+asyncpg://...)")
-    parser.add_argument("--redis", help="Redis URL: intake enqueues there and runs no worker itself")
+    parser.add_argument("--redis", help="Redis URL: intake enqueues there; the bench starts one worker process")
     arguments = parser.parse_args()
     if arguments.fake:
         asyncio.run(serve_fake())

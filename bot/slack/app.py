@@ -26,7 +26,7 @@ log = logging.getLogger("switchboard.slack")
 PATH = "/slack/events"
 MAX_AGE = 5 * 60  # seconds: older signed requests are refused (replays)
 BOT = "switchboard"  # the key under which listeners find the SlackBot in bolt's context
-ACK_BUDGET = 0.05  # seconds a slash command waits for its ticket's commit before acking without the receipt
+ACK_BUDGET = 0.03  # seconds a slash command waits for its ticket's commit before acking without the receipt
 
 
 class Background:
