@@ -26,17 +26,27 @@ log = logging.getLogger("switchboard.slack")
 PATH = "/slack/events"
 MAX_AGE = 5 * 60  # seconds: older signed requests are refused (replays)
 BOT = "switchboard"  # the key under which listeners find the SlackBot in bolt's context
+BACKGROUND_LIMIT = 8  # concurrent post-ack jobs (the database pool is 10 + 10 on PostgreSQL)
 ACK_BUDGET = 0.03  # seconds a slash command waits for its ticket's commit before acking without the receipt
 
 
 class Background:
-    """Work that runs after the ack: tracked, so shutdown and tests can wait for it."""
+    """Work that runs after the ack: tracked, so shutdown and tests can wait for it.
 
-    def __init__(self) -> None:
+    At most `limit` jobs touch the database at once, so a burst of clicks queues here instead of
+    holding every pooled connection while ticket commits wait behind them.
+    """
+
+    def __init__(self, limit: int = BACKGROUND_LIMIT) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._gate = asyncio.Semaphore(limit)
 
-    def spawn(self, work: Coroutine[Any, Any, Any], what: str) -> None:
-        task = asyncio.create_task(work, name=f"slack:{what}")
+    async def _gated(self, work: Coroutine[Any, Any, Any]) -> Any:
+        async with self._gate:
+            return await work
+
+    def spawn(self, work: Coroutine[Any, Any, Any], what: str, *, gated: bool = True) -> None:
+        task = asyncio.create_task(self._gated(work) if gated else work, name=f"slack:{what}")
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

@@ -52,7 +52,7 @@ async def _file(bot: SlackBot, command: dict[str, Any], text: str, answer: Calla
         receipt = await asyncio.wait_for(asyncio.shield(filing_task), bot.ack_budget)
     except TimeoutError:
         await answer(msg.FILING)
-        bot.background.spawn(_late_receipt(bot, filing_task, respond), "late-receipt")
+        bot.background.spawn(_late_receipt(bot, filing_task, respond), "late-receipt", gated=False)
         return
     await answer(receipt)
 
