@@ -73,6 +73,7 @@ FILTERS: list[tuple[str, str]] = [
     ("assignee=agent-007&status=claimed", "assignee=agent-007&status=claimed"),
     ("q=refund (10% of rows)", "q=refund"),
     ("q=chargeback (0.1%)", "q=chargeback"),
+    ("q=xyzzy (no match)", "q=xyzzy"),
 ]
 
 
@@ -108,7 +109,7 @@ def report(name: str, samples: list[float], items: int) -> None:
           f"   ({len(samples)} requests, {items} items/page)")
 
 
-async def measure(url: str, repeat: int, pages: int, explain: bool) -> None:
+async def measure(url: str, repeat: int, pages: int, explain: bool, only: str = "") -> None:
     settings = Settings(_env_file=None, database_url=url, agents_file=None, triage_model="keyword")  # type: ignore[call-arg]
     app = create_app(settings, triage=load_service("keyword"), start_worker=False, run_sweeper=False)
     client = TestClient(TestServer(app))
@@ -116,10 +117,14 @@ async def measure(url: str, repeat: int, pages: int, explain: bool) -> None:
     try:
         await timed(client, "", 5)  # warm the pool and the caches
         for name, query in FILTERS:
+            if only not in name:
+                continue
             samples, body = await timed(client, query + "&limit=50" if query else "limit=50", repeat)
             report(name, samples, len(body["items"]))
             if explain:
                 await explain_query(client, query)
+        if only:
+            return
         for name, query in (("cursor pages 1..N, no filter", "limit=50"),
                             ("cursor pages 1..N, status=resolved", "status=resolved&limit=50"),
                             ("cursor pages 1..N, category=Legal", "category=Legal&limit=50")):
@@ -178,7 +183,8 @@ async def explain_query(client: TestClient, query: str) -> None:
     print("      " + "\n      ".join(plan[:10]))
 
 
-async def run(dsn: str, rows: int, repeat: int, pages: int, revision: str, keep: str | None, explain: bool) -> None:
+async def run(dsn: str, rows: int, repeat: int, pages: int, revision: str, keep: str | None, explain: bool,
+              only: str) -> None:
     name = keep or f"sb_bench_list_{os.getpid()}"
     admin = await asyncpg.connect(dsn)
     fresh = True
@@ -199,7 +205,7 @@ async def run(dsn: str, rows: int, repeat: int, pages: int, revision: str, keep:
         if fresh:
             await load(f"{base}/{name}", rows)
         print(f"schema at {revision}; GET /v1/tickets, limit=50:")
-        await measure(url, repeat, pages, explain)
+        await measure(url, repeat, pages, explain, only)
     finally:
         if not keep:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -216,10 +222,12 @@ def main() -> None:
     parser.add_argument("--revision", default="head", help="migrate to this revision (compare indexes)")
     parser.add_argument("--keep", metavar="DBNAME", help="load into / reuse this database and keep it")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--only", default="", help="only the filters whose name contains this (e.g. 'q=')")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
           f"{args.rows:,} tickets")
-    asyncio.run(run(args.postgres, args.rows, args.repeat, args.pages, args.revision, args.keep, args.explain))
+    asyncio.run(run(args.postgres, args.rows, args.repeat, args.pages, args.revision, args.keep, args.explain,
+                    args.only))
 
 
 if __name__ == "__main__":
