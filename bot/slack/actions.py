@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond as Respond
 
 from bot import service
 from bot.slack import blocks
@@ -17,7 +18,6 @@ from storage.states import Action
 
 ACTIONS = tuple(ActionId)
 PLATFORM = "slack"
-Respond = Callable[..., Awaitable[Any]]
 
 
 def refusal_text(refused: service.Refused, ticket_id: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond as Respond
 
 from bot.slack import blocks, filing
 from bot.slack import messages as msg
@@ -14,7 +15,6 @@ from bot.slack.app import SlackBot, of
 from bot.slack.ids import COMMAND
 
 COMMANDS = (COMMAND,)
-Respond = Callable[..., Awaitable[Any]]
 
 
 async def on_ticket(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Respond,

@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond as Respond
 
 from bot.slack import filing
 from bot.slack.app import SlackBot, of
 from bot.slack.ids import Callback
 
 SHORTCUTS = (Callback.FILE_AS_TICKET,)
-Respond = Callable[..., Awaitable[Any]]
 
 
 async def on_file_message(ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: Respond,
