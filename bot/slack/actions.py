@@ -56,7 +56,8 @@ async def click(bot: SlackBot, ticket_id: str, action: Action, user: str, respon
     if acted.refused is not None:
         await bot.tell(respond, refusal_text(acted.refused, ticket_id))
         return
-    await bot.notifier.refresh_soon(ticket_id)
+    # The merge window may sleep up to a second: not while holding one of the database job slots.
+    bot.background.spawn(bot.notifier.refresh_soon(ticket_id), f"refresh:{ticket_id}", gated=False)
 
 
 async def _ask_note(bot: SlackBot, ticket_id: str, user: str, trigger_id: str, respond: Respond) -> None:

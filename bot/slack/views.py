@@ -54,7 +54,7 @@ async def on_resolve_note(ack: Ack, body: dict[str, Any], view: dict[str, Any], 
         await ack(response_action="errors", errors={str(BlockId.NOTE): refusal_text(acted.refused, ticket_id)})
         return
     await ack()
-    bot.background.spawn(bot.notifier.refresh_soon(ticket_id), f"resolved:{ticket_id}")
+    bot.background.spawn(bot.notifier.refresh_soon(ticket_id), f"resolved:{ticket_id}", gated=False)
 
 
 def register(app: AsyncApp) -> None:

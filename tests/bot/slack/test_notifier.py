@@ -54,6 +54,21 @@ async def test_calls_and_rate_limits_are_counted(slack: Slack) -> None:
     assert counted("switchboard_chat_rate_limited_total") == limited + 1
 
 
+async def test_a_server_error_is_retried_and_the_card_still_updates(slack: Slack) -> None:
+    # Given a card, and Slack answering the next chat.update with a 500
+    await slack.add_agents()
+    ticket_id = await file_urgent(slack)
+    slack.fake.fail["chat.update"] = 1
+
+    # When an agent claims it
+    await slack.click(ActionId.CLAIM, ticket_id, "UBEN")
+    await slack.settle()
+
+    # Then slack-sdk's server-error handler retried, and the card shows the claim
+    assert slack.fake.fail["chat.update"] == 0
+    assert "Ben (claimed)" in str(slack.updates(ticket_id)[-1]["blocks"])
+
+
 async def test_slack_is_off_without_token_and_secret(sqlite_url: str) -> None:
     # Given settings without a signing secret
     settings = make_settings(sqlite_url, slack_bot_token=TOKEN)
