@@ -11,14 +11,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import add_agents, make_settings, start_app
+from tests.fakes.slack_api import FakeSlack
 from tests.scenarios.test_durability import wait_for
 
 
 class FlakyPlatform:
-    """A chat endpoint that answers 500 and 429 (Retry-After: 1) in turn until `outage` seconds have passed."""
+    """A chat endpoint that answers 500 and 429 (Retry-After: 1) in turn for `outage` seconds from its first call."""
 
     def __init__(self, outage: float) -> None:
-        self.until = time.monotonic() + outage
+        self.outage = outage
+        self.until: float | None = None
         self.refused: Counter[int] = Counter()
         self.delivered: Counter[str] = Counter()  # delivery id -> times accepted
         self.server: TestServer | None = None
@@ -32,6 +34,8 @@ class FlakyPlatform:
 
     async def _receive(self, request: web.Request) -> web.Response:
         event = json.loads(await request.read())
+        if self.until is None:
+            self.until = time.monotonic() + self.outage
         if time.monotonic() < self.until:
             status = 429 if sum(self.refused.values()) % 2 else 500
             self.refused[status] += 1
@@ -41,7 +45,7 @@ class FlakyPlatform:
 
 
 async def test_deliveries_refused_for_a_while_are_retried_and_each_lands_once(sqlite_url):
-    # Given a chat platform that refuses everything (500, then 429, ...) for its first 2 seconds
+    # Given a chat platform that refuses everything (500, then 429, ...) for 2 seconds from the first call
     platform = FlakyPlatform(outage=2.0)
     url = await platform.start()
     app = await start_app(make_settings(sqlite_url, outbound_webhook_url=url, outbound_webhook_scope="all"))
@@ -69,3 +73,37 @@ async def test_deliveries_refused_for_a_while_are_retried_and_each_lands_once(sq
         await app.client.close()
         assert platform.server is not None
         await platform.server.close()
+
+
+async def test_slack_answering_500_and_429_for_a_while_still_gets_one_card_per_urgent_ticket(sqlite_url):
+    # Given Slack on, with its Web API refusing the next card posts: 429 (Retry-After: 1) four times, then 500 four times
+    slack = await FakeSlack().start()
+    slack.rate_limit["chat.postMessage"] = 4
+    slack.fail["chat.postMessage"] = 4
+    app = await start_app(make_settings(sqlite_url, slack_bot_token="xoxb-test", slack_signing_secret="s3cret-sign",
+                                        slack_alert_channel="CALERTS", slack_api_url=slack.url))
+    try:
+        await add_agents(app)
+        # When five urgent tickets are routed during the trouble
+        batch = [{"body": f"URGENT: outage, the site is down for all customers, we are losing money ({i})"}
+                 for i in range(5)]
+        ids = [a["id"] for a in (await (await app.post("/v1/tickets/batch", batch)).json())["accepted"]]
+
+        def cards() -> Counter[str]:
+            return Counter(c["channel"] + ":" + c["text"].split("ticket ")[1].split(":")[0]
+                           for c in slack.of("chat.postMessage") if c.get("channel") == "CALERTS"
+                           and not c.get("thread_ts"))
+
+        async def all_carded() -> bool:
+            return len(cards()) == len(ids)
+
+        # Then every urgent ticket gets its card once the API answers again, and none twice
+        await wait_for(all_carded, seconds=90)
+        await app.drain(limit=60)
+        await asyncio.sleep(1.0)
+        assert slack.rate_limit["chat.postMessage"] == 0 and slack.fail["chat.postMessage"] == 0
+        assert {key.split(":")[1] for key in cards()} == set(ids)
+        assert set(cards().values()) == {1}
+    finally:
+        await app.client.close()
+        await slack.close()
