@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
 
+from bot.slack import views
 from bot.slack.ids import BlockId, Callback
 from tests.bot.slack.conftest import SECRET, URGENT, Slack, receipt_id, signed
 
@@ -141,6 +142,28 @@ async def test_bare_command_opens_the_form_and_its_submission_files_a_ticket(sla
     receipts = slack.fake.of("chat.postEphemeral")
     assert receipts and all(r["channel"] == "CHELP" and r["user"] == "UREQ" for r in receipts)
     assert items[0]["id"] in receipts[0]["text"]
+
+
+async def test_slow_modal_submissions_close_at_once_and_finish_after(slack: Slack, monkeypatch) -> None:
+    # Given a database slower than a modal may wait (here: no wait at all)
+    monkeypatch.setattr(views, "DEADLINE", 0.0)
+    await slack.add_agents()
+
+    # When the new-ticket form is submitted
+    form = await slack.submit(Callback.NEW_TICKET_MODAL, {BlockId.SUBJECT: "Slow day", BlockId.DESCRIPTION: "It is slow"},
+                              user="UREQ", metadata="CHELP")
+    await slack.settle()
+
+    # Then the modal closes at once, and the receipt still comes once the ticket is filed
+    assert form.status == 200 and await form.text() == ""
+    [receipt] = slack.fake.of("chat.postEphemeral")
+    ticket_id = receipt_id(receipt["text"])
+    assert (await slack.ticket(ticket_id))["subject"] == "Slow day"
+
+    # And a resolve note submitted the same way resolves the ticket after the modal closed
+    note = await slack.submit(Callback.RESOLVE_MODAL, {BlockId.NOTE: "sped up"}, user="UANA", metadata=ticket_id)
+    await slack.settle()
+    assert note.status == 200 and (await slack.ticket(ticket_id))["status"] == "resolved"
 
 
 async def test_empty_form_is_refused_in_the_modal(slack: Slack) -> None:
