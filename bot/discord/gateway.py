@@ -60,9 +60,9 @@ async def reply(interaction: discord.Interaction[Any], answer: Answer) -> None:
                                 **extra)
 
 
-async def run(interaction: discord.Interaction[Any], work: Coroutine[Any, Any, Answer], *,
-              deadline: float = DEADLINE) -> None:
+async def run(interaction: discord.Interaction[Any], work: Coroutine[Any, Any, Answer]) -> None:
     """Answer within Discord's 3 s when the handler is quick; else defer and follow up (as in HTTP mode)."""
+    deadline = float(getattr(interaction.client, "deadline", DEADLINE))
     task = asyncio.ensure_future(work)
     try:
         answer = await asyncio.wait_for(asyncio.shield(task), deadline)
@@ -128,6 +128,7 @@ class Gateway(discord.Client):
     def __init__(self, runtime: Callable[[], Runtime] = current) -> None:
         super().__init__(intents=discord.Intents.none())
         self.runtime = runtime
+        self.deadline = DEADLINE  # seconds before an interaction is deferred
         self.tree: app_commands.CommandTree[Any] = app_commands.CommandTree(self)
         add_commands(self.tree, runtime)
 

@@ -64,7 +64,7 @@ class FakeDiscord:
             ("GET", "/gateway", "connect", self._websocket),
             ("PUT", "/api/v10/applications/{app}/commands", "register", self._register),
             ("PUT", "/api/v10/applications/{app}/guilds/{guild}/commands", "register", self._register),
-            ("POST", "/api/v10/interactions/{id}/{token}/callback", "callback", self._no_content),
+            ("POST", "/api/v10/interactions/{id}/{token}/callback", "callback", self._callback),
             ("POST", "/api/v10/webhooks/{app}/{token}", "followup", self._followup),
             ("PATCH", "/api/v10/webhooks/{app}/{token}/messages/{message}", "edit_original", self._edit_original),
         ]
@@ -179,8 +179,16 @@ class FakeDiscord:
         self.commands[scope] = saved
         return _json(saved)
 
-    async def _no_content(self, request: web.Request, body: Any) -> web.Response:
-        return web.Response(status=204)
+    async def _callback(self, request: web.Request, body: Any) -> web.Response:
+        """204, or with `?with_response=1` the interaction callback object Discord answers then."""
+        if request.query.get("with_response") not in ("1", "true"):
+            return web.Response(status=204)
+        kind = int((body or {}).get("type", 4))
+        flags = int(((body or {}).get("data") or {}).get("flags", 0))
+        return _json({"interaction": {"id": request.match_info["id"], "type": 2,
+                                      "response_message_loading": kind == 5,
+                                      "response_message_ephemeral": bool(flags & 64)},
+                      "resource": {"type": kind}})
 
     async def _followup(self, request: web.Request, body: Any) -> web.Response:
         message = self._message("interaction", body or {}, webhook_id=request.match_info["app"],
