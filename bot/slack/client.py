@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from storage.config import Settings
 from workers.metrics import CHAT_RATE_LIMITED
 
+log = logging.getLogger("switchboard.slack")
 PLATFORM = "slack"
 RATE_LIMIT_RETRIES = 3  # then the chat actor retries the whole delivery after Retry-After
 SERVER_ERROR_RETRIES = 2
@@ -28,6 +30,11 @@ class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
 
     async def prepare_for_next_attempt_async(self, **kwargs: Any) -> None:
         CHAT_RATE_LIMITED.labels(PLATFORM).inc()
+        response = kwargs.get("response")
+        wait = next((v for k, v in (response.headers if response else {}).items() if k.lower() == "retry-after"), "?")
+        wait = wait[0] if isinstance(wait, list) and wait else wait
+        request = kwargs.get("request")
+        log.warning("slack rate limited %s: retrying after %s s", getattr(request, "url", "?"), wait)
         await super().prepare_for_next_attempt_async(**kwargs)
 
 
