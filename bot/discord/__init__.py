@@ -36,7 +36,7 @@ def install(app: web.Application, settings: Settings) -> None:
     """
     if settings.discord_mode not in MODES:
         raise ValueError(f"DISCORD_MODE must be one of {', '.join(MODES)}, not {settings.discord_mode!r}")
-    gateway = settings.discord_mode == "gateway" and _token(settings) is not None
+    gateway = settings.discord_mode == "gateway" and bool(_token(settings))
     if not settings.discord_public_key and not _token(settings):
         return
     endpoint = None
