@@ -127,7 +127,7 @@ class SlackNotifier:
             await cards.release(self.db, view.id, PLATFORM)
             raise
         await cards.posted(self.db, view.id, PLATFORM, str(answer["ts"]), fresh.version)
-        self._last_edit[view.id] = time.monotonic()
+        self._edited(view.id)
         # A change that landed while we were posting found no message to edit: catch up now.
         await self.refresh(view.id)
 
@@ -146,8 +146,14 @@ class SlackNotifier:
         except BaseException:
             await cards.give_back_version(self.db, ticket_id, PLATFORM, view.version, before)
             raise
-        self._last_edit[ticket_id] = time.monotonic()
+        self._edited(ticket_id)
         return True
+
+    def _edited(self, ticket_id: str) -> None:
+        now = time.monotonic()
+        self._last_edit[ticket_id] = now
+        if len(self._last_edit) > 10_000:  # only edits inside the merge window matter: forget the rest
+            self._last_edit = {k: t for k, t in self._last_edit.items() if now - t < self.merge_seconds}
 
     async def refresh_soon(self, ticket_id: str) -> bool:
         """Refresh now, or once the merge window since the last edit has passed (one edit for a burst)."""
