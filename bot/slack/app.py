@@ -27,7 +27,10 @@ PATH = "/slack/events"
 MAX_AGE = 5 * 60  # seconds: older signed requests are refused (replays)
 BOT = "switchboard"  # the key under which listeners find the SlackBot in bolt's context
 BACKGROUND_LIMIT = 8  # concurrent post-ack jobs (the database pool is 10 + 10 on PostgreSQL)
-ACK_BUDGET = 0.03  # seconds a slash command waits for its ticket's commit before acking without the receipt
+# Seconds a slash command waits for its ticket's commit before acking without the receipt. Slack
+# does not retry a slash command, so an ack sent before the commit would be the only trace of a
+# ticket a crash then lost: wait for the commit as long as Slack's 3 s allow, with a margin.
+ACK_BUDGET = 2.0
 
 
 class Background:
