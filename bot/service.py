@@ -1,7 +1,7 @@
 """Platform-neutral chat service: file a ticket once per request, act on one, and say why an act was refused.
 
 Slack and Discord handlers call these and only render the outcome; nothing here knows a platform's
-payloads. (Discord's handlers predate this module and still carry their own copy of the same logic.)
+payloads.
 """
 
 from __future__ import annotations

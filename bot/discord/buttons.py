@@ -2,58 +2,38 @@
 
 from __future__ import annotations
 
+from bot import service
 from bot.discord import messages as msg
 from bot.discord import render, store
 from bot.discord.answer import Answer, Callback, say
 from bot.discord.commands import Caller
 from bot.discord.components import parse_button
-from bot.view import Button, agent_for, load_view
-from storage.agents import find_agent_by_platform, get_agent
-from storage.errors import AlreadyClaimed, AtCapacity, IllegalTransition, NotFound, NotHolder, StorageError
+from bot.service import Reason, Refused
+from bot.view import Button, load_view
 from storage.states import Action
-from workers import pipeline
 from workers.runtime import Runtime
 
 
-async def _holder_name(rt: Runtime, agent_id: str | None) -> str:
-    if not agent_id:
-        return "someone else"
-    try:
-        return (await get_agent(rt.db, agent_id)).name
-    except NotFound:
-        return agent_id
-
-
-async def _refusal(rt: Runtime, exc: StorageError, ticket_id: str, action: Action) -> Answer:
+def _refusal(refused: Refused, ticket_id: str, action: Action) -> Answer:
     """The ephemeral reason a click lost (the card itself was already updated by the winner)."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    if isinstance(exc, AlreadyClaimed):
-        text = msg.ALREADY_CLAIMED.format(id=ticket_id, holder=await _holder_name(rt, details.get("claimed_by")))
-    elif isinstance(exc, NotHolder):
-        text = msg.NOT_HOLDER.format(id=ticket_id, holder=await _holder_name(rt, details.get("claimed_by")),
-                                     action=action)
-    elif isinstance(exc, IllegalTransition):
-        text = msg.ILLEGAL.format(id=ticket_id, status=details.get("status", "changed"),
-                                  done=msg.DONE.get(action, f"{action}ed"))
-    elif isinstance(exc, AtCapacity):
-        text = msg.AT_CAPACITY
-    elif isinstance(exc, NotFound):
-        text = msg.GONE.format(id=ticket_id)
-    else:
-        text = msg.BUSY.format(id=ticket_id)
-    return say(text, ticket_id=ticket_id)
+    texts = {
+        Reason.NOT_AN_AGENT: msg.NOT_AN_AGENT,
+        Reason.ALREADY_CLAIMED: msg.ALREADY_CLAIMED.format(id=ticket_id, holder=refused.holder),
+        Reason.NOT_HOLDER: msg.NOT_HOLDER.format(id=ticket_id, holder=refused.holder, action=action),
+        Reason.ILLEGAL: msg.ILLEGAL.format(id=ticket_id, status=refused.status or "changed",
+                                           done=msg.DONE.get(action, f"{action}ed")),
+        Reason.AT_CAPACITY: msg.AT_CAPACITY,
+        Reason.NOT_FOUND: msg.GONE.format(id=ticket_id),
+    }
+    return say(texts.get(refused.reason, msg.BUSY.format(id=ticket_id)), ticket_id=ticket_id)
 
 
 async def act(rt: Runtime, caller: Caller, ticket_id: str, action: Action, *, note: str | None = None,
               message_id: str | None = None) -> Answer:
     """Run `action` for the agent behind `caller`; update the clicked message, or say why not."""
-    agent = await agent_for(rt.db, discord_user_id=caller.user_id)
-    if agent is None:
-        return say(msg.NOT_AN_AGENT, ticket_id=ticket_id)
-    try:
-        await pipeline.perform(rt, ticket_id, action, agent_id=agent.id, note=note, channel="discord")
-    except StorageError as exc:
-        return await _refusal(rt, exc, ticket_id, action)
+    acted = await service.act(rt, ticket_id, action, platform="discord", user_id=caller.user_id, note=note)
+    if acted.refused is not None:
+        return _refusal(acted.refused, ticket_id, action)
     view = await load_view(rt.db, ticket_id)
     if view is None:
         return say(msg.GONE.format(id=ticket_id))
@@ -68,7 +48,7 @@ async def click(rt: Runtime, caller: Caller, custom_id: str, *, message_id: str 
     if parsed is None:
         return say(msg.UNKNOWN_INTERACTION)
     if parsed.button is Button.RESOLVE:
-        if await find_agent_by_platform(rt.db, discord_user_id=caller.user_id) is None:
+        if not await service.is_agent(rt, platform="discord", user_id=caller.user_id):
             return say(msg.NOT_AN_AGENT, ticket_id=parsed.ticket_id)
         return Answer(Callback.MODAL, modal=render.resolve_note_modal(parsed.ticket_id), ticket_id=parsed.ticket_id)
     return await act(rt, caller, parsed.ticket_id, parsed.button.action, message_id=message_id)

@@ -7,16 +7,15 @@ from typing import Any
 
 import discord
 
+from bot import service
 from bot.discord import messages as msg
 from bot.discord import render
 from bot.discord.answer import Answer, Callback, say
 from bot.discord.components import Command, CommandType, Option
 from bot.view import load_view
 from storage import tickets as store
-from workers import pipeline
 from workers.runtime import Runtime
 
-SUBJECT_MAX = 80
 QUEUE_SHOWN = 10
 
 
@@ -36,12 +35,6 @@ class Caller:
                             "interaction_id": self.interaction_id, **self.extra}}
 
 
-def subject_of(text: str) -> str:
-    """The first line of a text, cut to a subject's length."""
-    line = text.strip().splitlines()[0].strip() if text.strip() else ""
-    return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1].rstrip() + "…"
-
-
 async def file_ticket(rt: Runtime, caller: Caller, body: str, *, subject: str | None = None,
                       requester: tuple[str, str] | None = None) -> Answer:
     """Create a ticket (once per interaction id) and answer with an ephemeral receipt."""
@@ -51,13 +44,11 @@ async def file_ticket(rt: Runtime, caller: Caller, body: str, *, subject: str | 
     requester_id, requester_name = requester or (caller.user_id, caller.user_name)
     metadata = caller.metadata()
     metadata["discord"]["user_id"] = requester_id  # who hears back on claim and resolve
-    new = store.NewTicket(subject=(subject or "").strip() or subject_of(body), body=body, channel="discord",
-                          requester_id=f"discord:{requester_id}", requester_name=requester_name,
-                          metadata=metadata, actor=f"discord:{caller.user_id}")
-    ticket, created = await pipeline.accept(rt, new, idempotency=store.Idempotency(scope="discord",
-                                                                                   key=caller.interaction_id))
-    text = msg.RECEIPT if created else msg.RECEIPT_REPEAT
-    return say(text.format(id=ticket.id, subject=ticket.subject), ticket_id=ticket.id)
+    filed = await service.file_ticket(rt, platform="discord", key=caller.interaction_id, body=body,
+                                      subject=subject, requester_id=requester_id, requester_name=requester_name,
+                                      metadata=metadata, actor=f"discord:{caller.user_id}")
+    text = msg.RECEIPT if filed.created else msg.RECEIPT_REPEAT
+    return say(text.format(id=filed.ticket.id, subject=filed.ticket.subject), ticket_id=filed.ticket.id)
 
 
 async def file_message(rt: Runtime, caller: Caller, message: dict[str, Any]) -> Answer:
