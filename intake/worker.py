@@ -51,3 +51,4 @@ class BootRuntime(Middleware):
 
 
 broker.add_middleware(BootRuntime())
+broker.add_middleware(brokers.IdlePoll(settings.worker_idle_poll_ms))

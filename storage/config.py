@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     sweep_interval: float = 2.0
     sweep_after: float = 5.0
     worker_metrics_port: int | None = None  # dramatiq worker processes serve /metrics on 127.0.0.1 from here up
+    # Longest a dramatiq worker's idle Redis consumer sleeps between polls (Dramatiq's own default is 1000 ms,
+    # paid once per queue hop: triage -> route -> notify -> deliver added up to ~2 s to an alert).
+    worker_idle_poll_ms: int = Field(default=100, ge=10, le=10_000)
     max_body_bytes: int = 1024 * 1024
 
     # SLA timers. Tiers: "above:minutes" pairs, most urgent first; "*" is everything else.

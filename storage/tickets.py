@@ -194,7 +194,7 @@ async def list_tickets(
 
 def list_statement(*, statuses: list[str] | None = None, category: str | None = None,
                    assignee: str | None = None, min_urgency: float | None = None, q: str | None = None,
-                   limit: int = 50, cursor: str | None = None) -> Select[tuple[Ticket]]:
+                   limit: int = 50, cursor: str | None = None) -> Select[Ticket]:
     """The query behind `list_tickets` (one row more than `limit`, to know whether a next page exists)."""
     stmt = select(Ticket)
     if statuses:

@@ -40,6 +40,21 @@ class HostLoop(Middleware):
         set_event_loop_thread(None)
 
 
+class IdlePoll(Middleware):
+    """Cap how long an idle Redis consumer sleeps between polls (Dramatiq's `worker_timeout`, 1 s by default).
+
+    An idle consumer backs off up to that long before it looks again, and a ticket crosses four queues
+    (triage -> route -> notify -> deliver): at a trickle of urgent tickets that added ~1.3 s to every
+    alert (bench/alert_latency.py). The `dramatiq` CLI has no flag for it, so the worker sets it at boot.
+    """
+
+    def __init__(self, milliseconds: int) -> None:
+        self.milliseconds = milliseconds
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        worker.worker_timeout = self.milliseconds  # the consumer threads are made after this hook
+
+
 def _declare_queues(broker: dramatiq.Broker) -> dramatiq.Broker:
     for queue in QUEUES:
         broker.declare_queue(queue)
