@@ -21,6 +21,7 @@ log = logging.getLogger("switchboard.activity")
 POLL_SECONDS = 0.25
 # PostgreSQL hands out ids before commit, so a lower id can appear after a higher one: look back.
 LOOK_BACK = 500
+MAX_EVENT_ID = 2**31 - 1  # ticket_events.id is a 32-bit integer; a larger `after` was a 500 on PostgreSQL
 
 
 class Hub:
@@ -96,7 +97,7 @@ async def hub_context(app: web.Application) -> AsyncIterator[None]:
 
 async def recent(request: web.Request) -> web.Response:
     rows = await store.recent_events(services(request).runtime.db,
-                                     after_id=query_int(request, "after", default=0, lo=0, hi=2**62),
+                                     after_id=query_int(request, "after", default=0, lo=0, hi=MAX_EVENT_ID),
                                      limit=query_int(request, "limit", default=100, lo=1, hi=1000))
     return web.json_response({"events": [event_json(e) for e in rows]})
 

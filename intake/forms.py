@@ -178,7 +178,8 @@ def parse_source(name: str, entry: Any, environ: Mapping[str, str]) -> FormSourc
     if not isinstance(raw_meta, dict):
         raise FormConfigError(f"forms: source {name!r}: metadata must be a mapping of name: path")
     required = entry.get("required") or []
-    if not isinstance(required, list) or not set(required) <= set(raw_fields):
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required) \
+            or not set(required) <= set(raw_fields):
         raise FormConfigError(f"forms: source {name!r}: required must list mapped fields")
     sig = entry.get("signature") or {}
     if not isinstance(sig, dict) or sig.get("encoding", "hex") not in ("hex", "base64"):

@@ -44,6 +44,7 @@ LANGUAGE_PATTERN = r"^[A-Za-z]{2}([-_][A-Za-z0-9]{1,8})*$"
 _SPACE = r"\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_BLANK = f"[^{_SPACE}]"
 LANGUAGE_FIELDS = {"language", "languages"}
+EDITABLE = ("category", "urgency", "tags", "reply_draft")
 
 
 def _language(schema: dict[str, Any]) -> None:
@@ -67,6 +68,9 @@ def _string_nodes(schema: dict[str, Any]) -> list[dict[str, Any]]:
 def _refine(name: str, schema: dict[str, Any]) -> None:
     """Teach the generated schema what the field validators enforce."""
     for field, prop in schema.get("properties", {}).items():
+        nullable = any(option.get("type") == "null" for option in prop.get("anyOf", []))
+        if "default" in prop and prop["default"] is None and not nullable:
+            del prop["default"]  # "leave it out" (an explicit null is refused), not a default value
         nodes = _string_nodes(prop)
         if field in LANGUAGE_FIELDS:
             for node in nodes:
@@ -79,6 +83,8 @@ def _refine(name: str, schema: dict[str, Any]) -> None:
         for node in nodes:
             if node.get("minLength", 0) >= 1 and "pattern" not in node:
                 node["pattern"] = NOT_BLANK
+    if name == "TicketPatch":  # the handler refuses an edit that changes nothing (agent_id only says who)
+        schema["anyOf"] = [{"required": [field]} for field in EDITABLE]
 
 
 def request_schemas() -> dict[str, Any]:
@@ -95,6 +101,10 @@ def _document() -> dict[str, Any]:
     doc = yaml.safe_load(SOURCE.read_text())
     for key in [k for k in doc if k.startswith("x-")]:
         del doc[key]  # YAML anchors shared inside the file, not part of the API description
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if path.startswith("/v1") and method != "parameters":
+                operation["responses"].setdefault("400", {"$ref": "#/components/responses/BadRequest"})
     written = doc.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in request_schemas().items():
         if name in written:

@@ -71,8 +71,9 @@ class TicketIn(Strict):
 
 
 class TicketPatch(Strict):
-    category: str | None = None
-    urgency: float | None = Field(None, ge=0, le=1)
+    # An override is a value: an explicit null is refused (422), leaving the field out changes nothing.
+    category: str = Field(None)  # type: ignore[assignment]
+    urgency: float = Field(None, ge=0, le=1)  # type: ignore[assignment]
     tags: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | None = Field(None, max_length=50)
     reply_draft: str | None = Field(None, max_length=20_000)
     agent_id: Id | None = None
@@ -93,8 +94,8 @@ class AgentIn(Strict):
     clearance: bool = False
     tier: Literal["junior", "senior"] = "junior"
     rate: float | None = Field(None, ge=0)
-    slack_user_id: str | None = None
-    discord_user_id: str | None = None
+    slack_user_id: str | None = Field(None, max_length=64)  # the columns hold 64 characters
+    discord_user_id: str | None = Field(None, max_length=64)
     active: bool = True
 
     @field_validator("languages")
@@ -104,21 +105,22 @@ class AgentIn(Strict):
 
 
 class AgentPatch(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    skills: list[str] | None = None
-    languages: list[str] | None = None
-    capacity: int | None = Field(None, ge=0, le=10_000)
-    clearance: bool | None = None
-    tier: Literal["junior", "senior"] | None = None
+    # Only rate and the chat user ids may be cleared with null; the other columns always hold a value.
+    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    skills: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = None  # type: ignore[assignment]
+    languages: list[str] = None  # type: ignore[assignment]
+    capacity: int = Field(None, ge=0, le=10_000)  # type: ignore[assignment]
+    clearance: bool = None  # type: ignore[assignment]
+    tier: Literal["junior", "senior"] = None  # type: ignore[assignment]
     rate: float | None = Field(None, ge=0)
-    slack_user_id: str | None = None
-    discord_user_id: str | None = None
-    active: bool | None = None
+    slack_user_id: str | None = Field(None, max_length=64)
+    discord_user_id: str | None = Field(None, max_length=64)
+    active: bool = None  # type: ignore[assignment]
 
     @field_validator("languages")
     @classmethod
-    def _languages(cls, value: list[str] | None) -> list[str] | None:
-        return None if value is None else [code for code in (language_code(v) for v in value) if code]
+    def _languages(cls, value: list[str]) -> list[str]:
+        return [code for code in (language_code(v) for v in value) if code]
 
 
 class CustomerIn(Strict):

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from intake.forms import MISSING, FormSource, as_text, first, load_sources
-from intake.http import ApiError
+from intake.http import ApiError, check_storable
 from intake.schemas import language_code
 from intake.state import SERVICES, services
 from intake.tickets import accepted
@@ -134,7 +134,9 @@ async def receive(request: web.Request) -> web.Response:
     source = source_of(request)
     raw = await request.read()
     verify(source, request, raw)
-    new, submission_id = mapped(source, payload(request, raw), raw)
+    data = payload(request, raw)
+    check_storable(data)  # json.loads lets unpaired surrogates through, forms can carry %00
+    new, submission_id = mapped(source, data, raw)
     ticket, created = await pipeline.accept(
         services(request).runtime, new,
         idempotency=store.Idempotency(scope=f"form:{source.name}", key=submission_id))

@@ -29,12 +29,18 @@ class Closing:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def missing_seqs(seqs: list[int]) -> list[int]:
-    """Gaps between the first and last seq received (a packet lost on the way)."""
-    if not seqs:
-        return []
-    present = set(seqs)
-    return [s for s in range(min(seqs), max(seqs) + 1) if s not in present][:100]
+def missing_seqs(seqs: list[int], limit: int = 100) -> list[int]:
+    """The first `limit` gaps between the first and last seq received (a packet lost on the way).
+
+    Walks the gaps, not the whole range: seqs 0 and 2**31-1 once held the event loop for a minute.
+    """
+    ordered = sorted(set(seqs))
+    missing: list[int] = []
+    for low, high in zip(ordered, ordered[1:], strict=False):
+        missing.extend(range(low + 1, min(high, low + 1 + limit - len(missing))))
+        if len(missing) >= limit:
+            break
+    return missing
 
 
 def render(packets: list[ConversationPacket]) -> str:
