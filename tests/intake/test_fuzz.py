@@ -28,7 +28,7 @@ from workers.notify import RecordingNotifier
 from workers.transcripts import missing_seqs
 
 # Examples per operation and mode; small enough for CI, raise it locally (FUZZ_EXAMPLES=200).
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 NOT_HTTP = {"activityStream"}
 NO_NUL = schemathesis.Config.from_dict({"generation": {"allow-x00": False}})
 AGENTS = {"ana": {"name": "Ana", "skills": ["Billing"], "capacity": 2, "tier": "senior"}}
