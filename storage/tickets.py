@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, literal, or_, select, tuple_
@@ -167,8 +167,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, ticket_id = json.loads(raw)
-        return datetime.fromisoformat(stamp), str(ticket_id)
-    except (ValueError, TypeError) as exc:
+        moment = datetime.fromisoformat(stamp)
+        if moment.tzinfo is not None:
+            moment.astimezone(UTC)  # year 1 at +14:00 cannot be stored: OverflowError (fuzzing)
+        return moment, str(ticket_id)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise Invalid("cursor is not one this server handed out", details={"cursor": cursor}) from exc
 
 

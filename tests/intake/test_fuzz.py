@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import threading
 from collections.abc import Iterator
+from datetime import UTC
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,7 +26,9 @@ from intake.forms import Signature
 from intake.openapi import document
 from intake.state import SERVICES
 from storage.db import Database
+from storage.errors import Invalid
 from storage.migrate import migrate
+from storage.tickets import decode_cursor
 from tests.conftest import _truncate, make_settings
 from tests.intake.conftest import assert_error, row_counts
 from workers.notify import RecordingNotifier
@@ -245,3 +250,29 @@ def test_missing_seqs_lists_the_first_gaps(seqs):
 def test_missing_seqs_of_far_apart_packets_stops_after_the_limit():
     # Ending a conversation with seqs 0 and 2**31-1 walked two billion numbers on the event loop.
     assert missing_seqs([0, 2**31 - 1]) == list(range(1, 101))
+
+
+def cursor_of(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_crafted_cursor_at_the_ends_of_time_is_a_422(app_with, stamp):
+    app = await app_with()
+    response = await app.client.get("/v1/tickets", params={"cursor": cursor_of([stamp, "T-1"])})
+    assert response.status == 422
+    assert_error(await response.json(), "invalid")
+
+
+crafted = st.lists(st.text(max_size=30) | st.integers() | st.none(), max_size=3)
+stamped = st.datetimes(timezones=st.timezones()).map(lambda moment: [moment.isoformat(), "T-1"])
+
+
+@given(value=crafted | stamped)
+def test_any_cursor_decodes_to_a_storable_time_or_is_invalid(value):
+    try:
+        moment, _ = decode_cursor(cursor_of(value))
+    except Invalid:
+        return
+    if moment.tzinfo is not None:
+        moment.astimezone(UTC)  # what binding it to the query does
