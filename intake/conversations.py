@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
@@ -23,6 +23,17 @@ class PacketIn(Strict):
     speaker: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     text: str = Field(..., max_length=20_000)
     ts: datetime | None = None
+
+    @field_validator("ts")
+    @classmethod
+    def _storable(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC: year 1 at +14:00 has no UTC time (an OverflowError, a 500, found by fuzzing)."""
+        if value is not None and value.tzinfo is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError as exc:
+                raise ValueError("ts is out of range once converted to UTC") from exc
+        return value
 
 
 class EndIn(Strict):

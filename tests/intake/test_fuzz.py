@@ -276,3 +276,13 @@ def test_any_cursor_decodes_to_a_storable_time_or_is_invalid(value):
         return
     if moment.tzinfo is not None:
         moment.astimezone(UTC)  # what binding it to the query does
+
+
+@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_packet_time_with_no_utc_equivalent_is_a_422(app_with, ts):
+    app = await app_with()
+    before = await row_counts(app)
+    response = await app.post("/v1/conversations/c-1/messages", {"seq": 1, "speaker": "customer", "text": "hi", "ts": ts})
+    assert response.status == 422
+    assert_error(await response.json(), "validation_error")
+    assert await row_counts(app) == before
