@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from aiohttp import web
 
 from intake.forms import MISSING, FormSource, as_text, first, load_sources
@@ -66,7 +66,7 @@ def payload(request: web.Request, raw: bytes) -> dict[str, Any]:
     kind = request.content_type
     if kind in JSON_TYPES or kind.endswith("+json"):
         try:
-            data = json.loads(raw)
+            data = orjson.loads(raw)  # refuses NaN/Infinity (no JSONB column takes them) and lone surrogates
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
@@ -135,7 +135,7 @@ async def receive(request: web.Request) -> web.Response:
     raw = await request.read()
     verify(source, request, raw)
     data = payload(request, raw)
-    check_storable(data)  # json.loads lets unpaired surrogates through, forms can carry %00
+    check_storable(data)  # a form field can carry %00
     new, submission_id = mapped(source, data, raw)
     ticket, created = await pipeline.accept(
         services(request).runtime, new,

@@ -208,14 +208,15 @@ async def test_nul_characters_in_the_url_are_a_400(app_with, path):
     assert_error(await response.json(), "bad_request")
 
 
-async def test_signed_form_posts_with_unstorable_text_are_a_422(app_with):
+async def test_signed_form_posts_with_unstorable_text_are_refused(app_with):
     app = await app_with(env={"FORM_SECRET_GENERIC": "s3cret"})
     before = await row_counts(app)
-    for raw, kind in [(b'{"message": "lone \\udbd7 surrogate"}', "application/json"),
-                      (b"message=nul%00here&id=s-1", "application/x-www-form-urlencoded")]:
+    for raw, kind, status in [(b'{"message": "lone \\udbd7 surrogate"}', "application/json", 400),
+                              (b'{"message": "nul \\u0000 inside"}', "application/json", 422),
+                              (b"message=nul%00here&id=s-1", "application/x-www-form-urlencoded", 422)]:
         response = await app.client.post("/v1/webhooks/generic", data=raw, headers={
             "Content-Type": kind, "X-Signature-256": Signature().sign("s3cret", raw)})
-        assert response.status == 422, await response.text()
+        assert response.status == status, await response.text()
     assert await row_counts(app) == before
 
 
@@ -286,3 +287,13 @@ async def test_a_packet_time_with_no_utc_equivalent_is_a_422(app_with, ts):
     assert response.status == 422
     assert_error(await response.json(), "validation_error")
     assert await row_counts(app) == before
+
+
+async def test_a_signed_form_post_with_an_infinite_number_is_a_400(app_with):
+    # json.loads read 1e999 as inf, which PostgreSQL's JSONB refuses (a 500 from the metadata copy)
+    app = await app_with(env={"FORM_SECRET_GENERIC": "s3cret"})
+    raw = b'{"id": "s-9", "message": "hello", "page_url": 1e999}'
+    response = await app.client.post("/v1/webhooks/generic", data=raw, headers={
+        "Content-Type": "application/json", "X-Signature-256": Signature().sign("s3cret", raw)})
+    assert response.status == 400
+    assert_error(await response.json(), "malformed_json")
