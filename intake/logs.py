@@ -29,8 +29,9 @@ def secret_values(settings: Settings, extra: Iterable[str] = ()) -> list[str]:
         if url and (password := urlsplit(url).password):
             found.append(password)
     # Form sources name their own secret variables (FORM_SECRET_<NAME> by default): mask any such variable.
+    # (8 characters at least: a flag such as SOME_TOKEN_ENABLED=true is no secret and would mask every "true")
     found += [value for name, value in environment(settings).items()
-              if any(word in name.upper() for word in SECRET_WORDS)]
+              if len(value) >= 8 and any(word in name.upper() for word in SECRET_WORDS)]
     found += list(extra)
     # Longest first, so a secret that contains another is masked whole; very short values would mask noise.
     return sorted({s for s in found if s and len(s) >= 4}, key=len, reverse=True)
