@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -9,6 +11,7 @@ from storage.db import Database
 from storage.models import ChatMessage, IdempotencyKey, utcnow
 
 ALERT = "alert"
+STALE_RESERVATION = 120.0  # seconds; workers/sweeper.py re-sends posts of reservations this old
 
 
 async def get(db: Database, ticket_id: str, platform: str) -> ChatMessage | None:
@@ -35,12 +38,19 @@ async def posted(db: Database, ticket_id: str, platform: str, message_id: str, v
             .values(message_id=message_id, rendered_version=version, updated_at=utcnow()))
 
 
-async def release(db: Database, ticket_id: str, platform: str) -> None:
-    """Give up a claim whose post failed, so a retry can post."""
+async def release(db: Database, ticket_id: str, platform: str, *, claimed_at: datetime | None = None) -> None:
+    """Give up a claim whose post failed (or, given `claimed_at`, whose poster died), so a retry can post."""
+    condition = [ChatMessage.ticket_id == ticket_id, ChatMessage.platform == platform, ChatMessage.kind == ALERT,
+                 ChatMessage.message_id.is_(None)]
+    if claimed_at is not None:  # only that reservation, not a newer one another delivery just made
+        condition.append(ChatMessage.updated_at == claimed_at)
     async with db.write() as session:
-        await session.execute(delete(ChatMessage).where(
-            ChatMessage.ticket_id == ticket_id, ChatMessage.platform == platform, ChatMessage.kind == ALERT,
-            ChatMessage.message_id.is_(None)))
+        await session.execute(delete(ChatMessage).where(*condition))
+
+
+def stale(card: ChatMessage, *, after: float = STALE_RESERVATION) -> bool:
+    """A reservation with no message for longer than `after` seconds: its poster died."""
+    return card.message_id is None and utcnow() - card.updated_at > timedelta(seconds=after)
 
 
 async def take_version(db: Database, ticket_id: str, platform: str, version: int) -> int | None:

@@ -31,7 +31,7 @@ ROUTED = frozenset({"assigned", "queued", "no_candidates"})
 SLA_KINDS = frozenset({"sla_reminder", "sla_escalated", "auto_unclaimed"})
 TELL_REQUESTER = frozenset({"claim", "resolve"})
 MERGE_SECONDS = 1.0  # changes closer together than this become one edit
-STALE_RESERVATION = 120.0  # seconds a card reservation may wait for its message before another post may try
+STALE_RESERVATION = cards.STALE_RESERVATION  # seconds a reservation may wait for its message
 
 
 class DiscordNotifier:
@@ -90,6 +90,11 @@ class DiscordNotifier:
                 await self._reply(card.channel_id, card.message_id, kind, view)
         if kind in TELL_REQUESTER:
             await self._tell_requester(ticket_id, kind, view)
+
+    @property
+    def alert_channel(self) -> str | None:
+        """Where cards go (the sweeper re-sends lost posts and edits to notifiers that have one)."""
+        return self.settings.discord_alert_channel_id or None
 
     def _urgent(self, view: TicketView) -> bool:
         return (bool(self.settings.discord_alert_channel_id) and view.urgency is not None

@@ -99,6 +99,9 @@ class SlackNotifier:
         if view is None:
             return
         card = await cards.get(self.db, ticket_id, PLATFORM)
+        if card is not None and cards.stale(card):  # its poster died before posting: post it now
+            await cards.release(self.db, ticket_id, PLATFORM, claimed_at=card.updated_at)
+            card = None
         if card is None:
             if kind in ROUTED and self._urgent(view):
                 await self.post_card(view)
@@ -109,6 +112,11 @@ class SlackNotifier:
         if kind in ("claim", "resolve"):
             await self._tell_requester(ticket_id, kind, view)
 
+    @property
+    def alert_channel(self) -> str | None:
+        """Where cards go (the sweeper re-sends lost posts and edits to notifiers that have one)."""
+        return self.settings.slack_alert_channel
+
     def _urgent(self, view: TicketView) -> bool:
         return (self.settings.slack_alert_channel is not None and view.urgency is not None
                 and view.urgency > self.settings.alert_threshold)
@@ -116,10 +124,12 @@ class SlackNotifier:
     async def post_card(self, view: TicketView) -> None:
         channel = self.settings.slack_alert_channel
         assert channel is not None
+        # Wait for the channel before reserving: a reservation then lives only as long as one post,
+        # so the sweeper's STALE_RESERVATION never mistakes a queue for a dead poster.
+        delay = await self.pacer.wait(channel)
         if not await cards.claim(self.db, view.id, PLATFORM, channel):
             return  # another delivery is posting (or posted) this card
         try:
-            delay = await self.pacer.wait(channel)
             fresh = await load_view(self.db, view.id) or view
             answer = await self.call("card", "chat_postMessage", channel=channel, text=blocks.summary(fresh),
                                      blocks=blocks.card(fresh, delayed_seconds=delay))
