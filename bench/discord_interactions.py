@@ -19,16 +19,15 @@ import itertools
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
+from benchlib import free_port, wait_http
 from nacl.signing import SigningKey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,21 +38,6 @@ TEXTS = ["the site is down for all customers, we are losing money #{n}", "refund
 _ids = itertools.count(1_300_000_000_000_000_001)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def serve_fake() -> None:

@@ -11,37 +11,21 @@ ratio, and checks that every 2xx answer left a committed ticket in the database.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from benchlib import count_tickets, free_port, wait_http
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
@@ -64,22 +48,6 @@ def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
         "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "",
     }
 
-
-def count_tickets(database_url: str) -> int:
-    sys.path.insert(0, str(ROOT))
-    from sqlalchemy import func, select
-
-    from storage.db import Database
-    from storage.models import Ticket
-
-    async def count() -> int:
-        db = Database(database_url)
-        async with db.read() as s:
-            n = await s.scalar(select(func.count()).select_from(Ticket))
-        await db.dispose()
-        return int(n or 0)
-
-    return asyncio.run(count())
 
 
 def main() -> None:

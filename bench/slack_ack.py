@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+from benchlib import count_tickets, free_port, wait_http
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,21 +40,6 @@ TEXTS = ["the site is down for all customers, we are losing money", "refund for 
          "invoice {n} shows the wrong VAT rate", "the checkout page times out for some users"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def serve_fake() -> None:
@@ -239,24 +224,11 @@ def main(args: argparse.Namespace) -> None:
             worker.wait(timeout=30)
         fake.terminate()
         fake.wait(timeout=10)
-    count_tickets(database, expected)
+    report_tickets(database, expected)
 
 
-def count_tickets(database_url: str, expected: int) -> None:
-    sys.path.insert(0, str(ROOT))
-    from sqlalchemy import func, select
-
-    from storage.db import Database
-    from storage.models import Ticket
-
-    async def count() -> int:
-        db = Database(database_url)
-        async with db.read() as session:
-            n = await session.scalar(select(func.count()).select_from(Ticket))
-        await db.dispose()
-        return int(n or 0)
-
-    n = asyncio.run(count())
+def report_tickets(database_url: str, expected: int) -> None:
+    n = count_tickets(database_url)
     print(f"  tickets in the database: {n} (one per command: {'yes' if n == expected else 'NO'})")
 
 

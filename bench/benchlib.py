@@ -1,0 +1,48 @@
+"""What the benchmark scripts share: a free loopback port, waiting for a server, counting stored tickets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, seconds: float = 90) -> None:
+    """Poll `url` until it answers; exit the bench if it never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def count_tickets(database_url: str) -> int:
+    """How many tickets the database holds (every 2xx must have left one)."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import Ticket
+
+    async def count() -> int:
+        db = Database(database_url)
+        async with db.read() as session:
+            n = await session.scalar(select(func.count()).select_from(Ticket))
+        await db.dispose()
+        return int(n or 0)
+
+    return asyncio.run(count())
