@@ -1,4 +1,4 @@
-"""Fault-suite fixtures: a PostgreSQL cluster and a redis-server of our own, to stop and restart at will.
+"""Fault-suite fixtures: a PostgreSQL cluster of our own to stop and restart at will (Redis: `private_redis`).
 
 The shared servers on 5432 and 6379 are never touched: other suites run against them.
 """
@@ -15,8 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import unavailable
-from tests.scenarios.test_durability import PrivateRedis, free_port
+from tests.conftest import free_port, unavailable
 
 
 def _as_postgres(*argv: str) -> list[str]:
@@ -76,15 +75,3 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     server.startup_seconds = time.monotonic() - started  # type: ignore[attr-defined]
     yield server
     server.remove()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[PrivateRedis]:
-    """A redis-server on a spare port (never the shared one on 6379)."""
-    server = PrivateRedis(free_port())
-    try:
-        server.start()
-    except (OSError, RuntimeError) as exc:
-        unavailable("redis-server", exc)
-    yield server
-    server.stop()

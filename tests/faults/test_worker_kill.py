@@ -79,14 +79,14 @@ class WorkerGroup:
 
 
 @pytest.mark.slow
-async def test_burst_survives_two_worker_kills_and_a_redis_restart(pg_database, own_redis):
+async def test_burst_survives_two_worker_kills_and_a_redis_restart(pg_database, private_redis):
     # Given intake in Redis mode on PostgreSQL, a quick sweeper, and two separate dramatiq worker groups
     database = Database(pg_database)
     await _truncate(database)
     await database.dispose()
     slack = await FakeSlack().start()
-    app = await start_app(make_settings(pg_database, redis_url=own_redis.url, sweep_after=2.0, sweep_interval=0.5))
-    env = {**os.environ, "DATABASE_URL": pg_database, "REDIS_URL": own_redis.url, "TRIAGE_MODEL": "keyword",
+    app = await start_app(make_settings(pg_database, redis_url=private_redis.url, sweep_after=2.0, sweep_interval=0.5))
+    env = {**os.environ, "DATABASE_URL": pg_database, "REDIS_URL": private_redis.url, "TRIAGE_MODEL": "keyword",
            "AGENTS_FILE": "", "LOG_FORMAT": "json", "SLACK_BOT_TOKEN": "xoxb-test",
            "SLACK_SIGNING_SECRET": "faults-signing-secret", "SLACK_ALERT_CHANNEL": CHANNEL,
            "SLACK_API_URL": slack.url}
@@ -117,9 +117,9 @@ async def test_burst_survives_two_worker_kills_and_a_redis_restart(pg_database, 
         await asyncio.to_thread(groups[0].kill)
         groups.append(WorkerGroup.start(env))
         await asyncio.sleep(2.0)
-        await asyncio.to_thread(own_redis.stop)
+        await asyncio.to_thread(private_redis.stop)
         await asyncio.sleep(1.0)
-        await asyncio.to_thread(own_redis.start)
+        await asyncio.to_thread(private_redis.start)
         await asyncio.sleep(2.0)
         await asyncio.to_thread(groups[1].kill)
         groups.append(WorkerGroup.start(env))
@@ -139,7 +139,7 @@ async def test_burst_survives_two_worker_kills_and_a_redis_restart(pg_database, 
         # When the killed workers' messages come back late (Dramatiq redelivers after its 60 s heartbeat
         # timeout; simulated here by sending every ticket's messages again)
         sent = await asyncio.to_thread(_send_again, accepted)
-        await wait_for(lambda: _all_done(own_redis.url, sent), seconds=60)
+        await wait_for(lambda: _all_done(private_redis.url, sent), seconds=60)
         async with db.read() as s:
             swept = int(await s.scalar(select(func.count()).select_from(Ticket).where(Ticket.swept_at.is_not(None))) or 0)
             events = list(await s.execute(select(TicketEvent.ticket_id, TicketEvent.type)))

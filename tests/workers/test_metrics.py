@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from tests.scenarios.test_durability import free_port
+from tests.conftest import free_port
 from workers import metrics
 
 
