@@ -1,9 +1,10 @@
-"""What the benchmark scripts share: a free loopback port, waiting for a server, counting stored tickets."""
+"""What the benchmark scripts share: a free loopback port, waiting for a server, counting tickets, percentiles."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import statistics
 import sys
 import time
 import urllib.request
@@ -46,3 +47,13 @@ def count_tickets(database_url: str) -> int:
         return int(n or 0)
 
     return asyncio.run(count())
+
+
+def report(kind: str, samples: list[float]) -> str:
+    """One line of latency percentiles (samples in seconds, shown in ms)."""
+    if len(samples) < 2:
+        return f"  {kind:8s} n={len(samples)}"
+    ms = sorted(s * 1000 for s in samples)
+    q = statistics.quantiles(ms, n=100)
+    return (f"  {kind:8s} n={len(ms):5d}  p50 {q[49]:6.1f} ms  p90 {q[89]:6.1f} ms  p99 {q[98]:6.1f} ms  "
+            f"max {ms[-1]:6.1f} ms")

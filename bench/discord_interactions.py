@@ -19,7 +19,6 @@ import itertools
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from benchlib import free_port, wait_http
+from benchlib import free_port, report, wait_http
 from nacl.signing import SigningKey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,13 +99,6 @@ async def run_load(base: str, key: SigningKey, *, total: int, clients: int, clic
     print(f"  {total} requests in {elapsed:.1f}s = {total / elapsed:.0f}/s; answers by kind:type {answers}")
     return times
 
-
-def report(kind: str, samples: list[float]) -> str:
-    if len(samples) < 2:
-        return f"  {kind:8s} n={len(samples)}"
-    ms = sorted(s * 1000 for s in samples)
-    q = statistics.quantiles(ms, n=100)
-    return f"  {kind:8s} n={len(ms):5d}  p50 {q[49]:6.1f} ms  p90 {q[89]:6.1f} ms  p99 {q[98]:6.1f} ms  max {ms[-1]:6.1f} ms"
 
 
 async def measure(base: str, key: SigningKey, args: argparse.Namespace) -> None:

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-from benchlib import count_tickets, free_port, wait_http
+from benchlib import count_tickets, free_port, report, wait_http
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,14 +148,6 @@ async def run_load(base: str, load: Load, fake_url: str, *, total: int, clients:
     times["failed"] = [0.0] * failed
     return times
 
-
-def report(kind: str, samples: list[float]) -> str:
-    if len(samples) < 2:
-        return f"  {kind:8s} n={len(samples)}"
-    ms = sorted(s * 1000 for s in samples)
-    q = statistics.quantiles(ms, n=100)
-    return (f"  {kind:8s} n={len(ms):5d}  p50 {q[49]:6.1f} ms  p90 {q[89]:6.1f} ms  p99 {q[98]:6.1f} ms  "
-            f"max {ms[-1]:6.1f} ms")
 
 
 async def measure(base: str, args: argparse.Namespace) -> int:
