@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -14,6 +16,10 @@ ALERT = "alert"
 STALE_RESERVATION = 120.0  # seconds; workers/sweeper.py re-sends posts of reservations this old
 
 
+def _insert(db: Database) -> Any:
+    return postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+
+
 async def get(db: Database, ticket_id: str, platform: str) -> ChatMessage | None:
     async with db.read() as session:
         return await session.get(ChatMessage, (ticket_id, platform, ALERT))
@@ -21,13 +27,13 @@ async def get(db: Database, ticket_id: str, platform: str) -> ChatMessage | None
 
 async def claim(db: Database, ticket_id: str, platform: str, channel_id: str) -> bool:
     """Reserve the right to post the card; False when another delivery already holds it."""
-    try:
-        async with db.write() as session:
-            session.add(ChatMessage(ticket_id=ticket_id, platform=platform, kind=ALERT, channel_id=channel_id,
-                                    rendered_version=0))
-    except IntegrityError:
-        return False
-    return True
+    now = utcnow()
+    stmt = (_insert(db)(ChatMessage)
+            .values(ticket_id=ticket_id, platform=platform, kind=ALERT, channel_id=channel_id,
+                    rendered_version=0, created_at=now, updated_at=now)
+            .on_conflict_do_nothing().returning(ChatMessage.ticket_id))
+    async with db.write() as session:
+        return (await session.execute(stmt)).first() is not None
 
 
 async def posted(db: Database, ticket_id: str, platform: str, message_id: str, version: int) -> None:
@@ -36,6 +42,26 @@ async def posted(db: Database, ticket_id: str, platform: str, message_id: str, v
             update(ChatMessage).where(ChatMessage.ticket_id == ticket_id, ChatMessage.platform == platform,
                                       ChatMessage.kind == ALERT)
             .values(message_id=message_id, rendered_version=version, updated_at=utcnow()))
+
+
+async def rendered(db: Database, ticket_id: str, platform: str, version: int, *,
+                   message_id: str | None = None) -> None:
+    """Record that the card shows `version` (never moving backwards), e.g. after an in-place interaction answer."""
+    condition = [ChatMessage.ticket_id == ticket_id, ChatMessage.platform == platform,
+                 ChatMessage.kind == ALERT, ChatMessage.rendered_version < version]
+    if message_id is not None:
+        condition.append(ChatMessage.message_id == message_id)
+    async with db.write() as session:
+        await session.execute(update(ChatMessage).where(*condition)
+                              .values(rendered_version=version, updated_at=utcnow()))
+
+
+async def drop(db: Database, ticket_id: str, platform: str, message_id: str) -> None:
+    """Forget a card whose message was deleted on the platform (the next change posts a new one)."""
+    async with db.write() as session:
+        await session.execute(
+            delete(ChatMessage).where(ChatMessage.ticket_id == ticket_id, ChatMessage.platform == platform,
+                                      ChatMessage.kind == ALERT, ChatMessage.message_id == message_id))
 
 
 async def release(db: Database, ticket_id: str, platform: str, *, claimed_at: datetime | None = None) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import service
+from bot import cards, service
 from bot.discord import messages as msg
-from bot.discord import render, store
+from bot.discord import render
 from bot.discord.answer import Answer, Callback, say
 from bot.discord.commands import Caller
 from bot.discord.components import parse_button
@@ -38,7 +38,7 @@ async def act(rt: Runtime, caller: Caller, ticket_id: str, action: Action, *, no
     if view is None:
         return say(msg.GONE.format(id=ticket_id))
     if message_id is not None:  # the answer renders this version: the notifier need not edit again
-        await store.rendered(rt.db, ticket_id, view.version, message_id=message_id)
+        await cards.rendered(rt.db, ticket_id, "discord", view.version, message_id=message_id)
     return Answer(Callback.UPDATE, embed=render.embed(view), view=render.buttons(view), ticket_id=ticket_id)
 
 

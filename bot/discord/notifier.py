@@ -13,7 +13,7 @@ import dramatiq
 
 from bot import cards
 from bot.discord import messages as msg
-from bot.discord import render, store
+from bot.discord import render
 from bot.discord.errors import MessageGone, RateLimited
 from bot.discord.rest import RestClient
 from bot.view import TicketView, load_view
@@ -26,7 +26,7 @@ from storage.models import Ticket
 from workers.runtime import current
 
 log = logging.getLogger("switchboard.discord")
-PLATFORM = store.PLATFORM
+PLATFORM = "discord"
 ROUTED = frozenset({"assigned", "queued", "no_candidates"})
 SLA_KINDS = frozenset({"sla_reminder", "sla_escalated", "auto_unclaimed"})
 TELL_REQUESTER = frozenset({"claim", "resolve"})
@@ -76,9 +76,9 @@ class DiscordNotifier:
         view = await load_view(self.db, ticket_id)
         if view is None:
             return
-        card = await store.card(self.db, ticket_id)
-        if card is not None and store.stale_reservation(card, after=STALE_RESERVATION):
-            await store.release_card(self.db, ticket_id, claimed_at=card.updated_at)
+        card = await cards.get(self.db, ticket_id, PLATFORM)
+        if card is not None and cards.stale(card, after=STALE_RESERVATION):
+            await cards.release(self.db, ticket_id, PLATFORM, claimed_at=card.updated_at)
             card = None
         if card is None:
             if kind in ROUTED and self._urgent(view):
@@ -104,22 +104,22 @@ class DiscordNotifier:
         """Post the ticket's one card (the reservation row makes a second delivery a no-op)."""
         channel = self.settings.discord_alert_channel_id
         assert channel is not None
-        if not await store.claim_card(self.db, view.id, channel):
+        if not await cards.claim(self.db, view.id, PLATFORM, channel):
             return
         try:
             fresh = await load_view(self.db, view.id) or view
             message = await self.rest.create_message(channel, render.card_message(fresh))
         except BaseException:
-            await store.release_card(self.db, view.id)
+            await cards.release(self.db, view.id, PLATFORM)
             raise
-        await store.posted(self.db, view.id, str(message["id"]), fresh.version)
+        await cards.posted(self.db, view.id, PLATFORM, str(message["id"]), fresh.version)
         self._last_edit[view.id] = time.monotonic()
         await self.refresh(view.id)  # a change that landed while we posted was skipped by its own delivery
 
     async def refresh(self, ticket_id: str) -> None:
         """Edit the card to show the ticket as it is now, unless it already does."""
         view = await load_view(self.db, ticket_id)
-        card = await store.card(self.db, ticket_id)
+        card = await cards.get(self.db, ticket_id, PLATFORM)
         if view is None or card is None or card.message_id is None:
             return
         before = await cards.take_version(self.db, ticket_id, PLATFORM, view.version)
@@ -129,7 +129,7 @@ class DiscordNotifier:
             await self.rest.edit_message(card.channel_id, card.message_id, render.card_message(view))
         except MessageGone:
             log.warning("the Discord card of %s was deleted; it will not be edited again", ticket_id)
-            await store.drop_card(self.db, ticket_id, card.message_id)
+            await cards.drop(self.db, ticket_id, PLATFORM, card.message_id)
             return
         except BaseException:
             await cards.give_back_version(self.db, ticket_id, PLATFORM, view.version, before)

@@ -6,7 +6,7 @@ import dramatiq
 import pytest
 from sqlalchemy import delete
 
-from bot.discord import store
+from bot import cards
 from bot.discord.notifier import DiscordNotifier
 from bot.discord.rest import RestClient
 from storage.models import ChatMessage
@@ -57,7 +57,7 @@ async def test_a_long_429_becomes_a_dramatiq_retry_after_retry_after(dc):
         await notifier.ticket_event(ticket_id, "assigned")
     # Then it asks Dramatiq to retry after Discord's retry_after, and gave the card reservation back
     assert raised.value.delay is not None and 30_000 <= raised.value.delay < 31_000
-    assert await store.card(runtime.db, ticket_id) is None
+    assert await cards.get(runtime.db, ticket_id, "discord") is None
 
 
 async def test_a_429_longer_than_the_client_waits_is_retried_by_the_actor(dc):
