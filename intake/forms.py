@@ -78,29 +78,36 @@ class FormSource:
     description: str = ""
 
 
-def _segments(path: str) -> list[tuple[str, list[str]]]:
-    """`a.b[0].c[k=v]` -> [("a", []), ("b", ["0"]), ("c", ["k=v"])]; dots inside [] are kept."""
+def _segments(path: str) -> list[tuple[str, list[str]]] | None:
+    """`a.b[0].c[k=v]` -> [("a", []), ("b", ["0"]), ("c", ["k=v"])]; dots inside [] are kept.
+
+    Brackets do not nest: inside one, everything up to `]` is the selector (`a[k=[]` picks k == "[").
+    None for a path whose last bracket does not close: it names nothing.
+    """
     out: list[tuple[str, list[str]]] = []
     depth, start = 0, 0
     for i, ch in enumerate(path + "."):
         if ch == "[":
-            depth += 1
+            depth = 1
         elif ch == "]":
-            depth -= 1
+            depth = 0
         elif ch == "." and depth == 0:
             part = path[start:i]
             name = part.split("[", 1)[0]
             out.append((name, _SELECTOR.findall(part[len(name):])))
             start = i + 1
-    return out
+    return out if depth == 0 else None
 
 
 def resolve(data: Any, path: str) -> Any:
     """The value at `path` in `data`, or `MISSING`; a key equal to the whole path wins (form fields)."""
     if isinstance(data, Mapping) and path in data:
         return data[path]
+    segments = _segments(path)
+    if segments is None:
+        return MISSING
     value = data
-    for name, selectors in _segments(path):
+    for name, selectors in segments:
         if name:
             if not isinstance(value, Mapping) or name not in value:
                 return MISSING
