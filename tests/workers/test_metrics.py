@@ -15,8 +15,9 @@ def test_worker_metrics_are_served_on_loopback_at_the_first_free_port():
     assert taken == first
     # When another process (here: another call) asks for the same start port
     second = metrics.serve(first)
-    # Then it gets the next one, and both answer with the pipeline's families
-    assert second == first + 1
+    # Then it gets the next free one (usually first + 1; a client socket of this very suite may hold
+    # that one for a moment), and both answer with the pipeline's families
+    assert first < second <= first + 10
     for port in (first, second):
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
         assert "switchboard_triage_seconds" in body and "switchboard_pipeline_seconds" in body
