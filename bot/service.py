@@ -32,7 +32,7 @@ def subject_of(text: str, limit: int = SUBJECT_MAX) -> str:
 class Filed:
     """A ticket filed from chat; `created` is False when the same request had filed it already."""
 
-    ticket: Ticket
+    ticket: store.Receipt
     created: bool
 
 

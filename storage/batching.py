@@ -7,29 +7,38 @@ batch that fails fails all its callers (nothing of it was committed), so each ca
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
-from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import Connection, Table, delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
 from storage.errors import IdempotencyMismatch
 from storage.models import IdempotencyKey, Ticket, TicketEvent, utcnow
-from storage.tickets import Idempotency, NewTicket, _existing, ticket_values
+from storage.tickets import Idempotency, NewTicket, Receipt, _existing, ticket_values
 
 log = logging.getLogger("switchboard.storage.batching")
 
+TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
+EVENTS: Table = TicketEvent.__table__  # type: ignore[assignment]
+KEYS: Table = IdempotencyKey.__table__  # type: ignore[assignment]
 # Attribute name -> column name, for the few attributes not named like their column.
 _COLUMN_OF = {attr.key: attr.columns[0].name for attr in Ticket.__mapper__.column_attrs}
 
 
-@dataclass
 class _Pending:
-    new: NewTicket
-    idempotency: Idempotency | None
-    future: asyncio.Future[tuple[Ticket, bool]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    """One caller's ticket, waiting in the queue for the commit that will hold it."""
+
+    __slots__ = ("new", "idempotency", "future")
+
+    def __init__(self, new: NewTicket, idempotency: Idempotency | None) -> None:
+        self.new = new
+        self.idempotency = idempotency
+        self.future: asyncio.Future[tuple[Receipt, bool]] = asyncio.get_running_loop().create_future()
 
 
 def _as_row(values: dict[str, object]) -> dict[str, object]:
@@ -37,13 +46,24 @@ def _as_row(values: dict[str, object]) -> dict[str, object]:
 
 
 class GroupCommitter:
-    """Collects `create()` calls made while a commit is under way and writes them in the next one."""
+    """Collects `create()` calls made while commits are under way and writes them in the next one.
 
-    def __init__(self, db: Database, *, max_batch: int = 500) -> None:
+    With nothing committing, a lone ticket is written at once. While commits are under way the
+    queue grows into the next batch; on PostgreSQL, whose transactions overlap, another batch
+    starts beside them (up to `in_flight`) once `split_at` tickets wait, so batches stay big
+    enough to pay for their round trips. SQLite has one writer: one batch at a time.
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 500, in_flight: int | None = None,
+                 split_at: int = 16) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self.in_flight = in_flight or (1 if db.is_sqlite else 4)
+        self.split_at = split_at
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._commits: set[asyncio.Task[None]] = set()
         self.batches = 0
 
     def start(self) -> None:
@@ -54,28 +74,48 @@ class GroupCommitter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        while not self._queue.empty():
-            self._queue.get_nowait().future.set_exception(RuntimeError("shutting down"))
+        if self._commits:  # let the batches already writing finish: their callers wait for them
+            await asyncio.wait(self._commits)
+        while self._queue:
+            self._queue.popleft().future.set_exception(RuntimeError("shutting down"))
 
-    async def create(self, new: NewTicket, *, idempotency: Idempotency | None = None) -> tuple[Ticket, bool]:
+    async def create(self, new: NewTicket, *, idempotency: Idempotency | None = None) -> tuple[Receipt, bool]:
         """Like `storage.tickets.create_ticket`, batched with whoever else is creating right now."""
         if idempotency is not None and (found := await _existing(self.db, idempotency)) is not None:
-            return found, False
+            return Receipt.of(found), False
         pending = _Pending(new, idempotency)
-        self._queue.put_nowait(pending)
+        self._queue.append(pending)
+        self._wake.set()
         return await pending.future
+
+    def _ready(self) -> bool:
+        if not self._queue or len(self._commits) >= self.in_flight:
+            return False
+        return not self._commits or len(self._queue) >= self.split_at
 
     async def _run(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < self.max_batch:
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._write(batch)
-            except Exception as exc:  # handed to every caller of the failed batch; none was committed
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
+            await self._wake.wait()
+            self._wake.clear()
+            while self._ready():
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
+                commit = asyncio.create_task(self._commit(batch))
+                self._commits.add(commit)
+                commit.add_done_callback(self._finished)
+
+    def _finished(self, commit: asyncio.Task[None]) -> None:
+        self._commits.discard(commit)
+        self._wake.set()
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            await self._write(batch)
+        except BaseException as exc:  # handed to every caller of the failed batch; none was committed
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("shutting down"))
+            if not isinstance(exc, Exception):
+                raise
 
     async def _write(self, batch: list[_Pending]) -> None:
         now = utcnow()
@@ -90,39 +130,18 @@ class GroupCommitter:
                     continue
                 leaders[key] = item
             writes.append((item, ticket_values(item.new, now)))
-        results: dict[int, tuple[Ticket, bool] | BaseException] = {}
-        async with self.db.write() as session:
-            # Core insert of plain rows: no ORM objects on the hot path.
-            table = Ticket.__table__
-            await session.execute(insert(table), [_as_row(values) for _, values in writes])  # type: ignore[arg-type]
-            keyed = [(item, t) for item, t in writes if item.idempotency is not None]
-            lost: set[str] = set()
-            if keyed:
-                won = await self._claim_keys(session, keyed, now)
-                for item, ticket in keyed:
-                    if (item.idempotency.scope, item.idempotency.key) not in won:  # type: ignore[union-attr]
-                        lost.add(str(ticket["id"]))
-                if lost:  # a concurrent request committed the key first: our row never existed
-                    await session.execute(delete(Ticket).where(Ticket.id.in_(lost)))
-            events = [
-                {"ticket_id": t["id"], "ts": now, "type": "created", "actor": item.new.actor,
-                 "channel": item.new.channel, "from_status": None, "to_status": t["status"],
-                 "data": {"subject": item.new.subject[:120]}}
-                for item, t in writes if t["id"] not in lost
-            ]
-            if events:
-                await session.execute(insert(TicketEvent), events)
-            for item, values in writes:
-                if values["id"] not in lost:
-                    results[id(item)] = (Ticket(**values), True)
+        lost = await self.db.run_write(functools.partial(self._insert, writes, now))
         self.batches += 1
+        results: dict[int, tuple[Receipt, bool] | BaseException] = {}
         for item, values in writes:
-            if values["id"] in lost:
-                try:
-                    found = await _existing(self.db, item.idempotency)  # type: ignore[arg-type]
-                    results[id(item)] = (found, False) if found else RuntimeError("idempotency key vanished")
-                except IdempotencyMismatch as exc:
-                    results[id(item)] = exc
+            if values["id"] not in lost:
+                results[id(item)] = (Receipt(values["id"], values["status"], item.new.subject), True)  # type: ignore[arg-type]
+                continue
+            try:  # a concurrent request committed the key first: our row never existed
+                found = await _existing(self.db, item.idempotency)  # type: ignore[arg-type]
+                results[id(item)] = (Receipt.of(found), False) if found else RuntimeError("idempotency key vanished")
+            except IdempotencyMismatch as exc:
+                results[id(item)] = exc
         for item, _ in writes:
             self._settle(item, results[id(item)])
         for item, leader in followers:
@@ -136,26 +155,50 @@ class GroupCommitter:
             else:
                 self._settle(item, (outcome[0], False))
 
-    async def _claim_keys(self, session, keyed: list[tuple[_Pending, dict[str, object]]], now) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    def _insert(self, writes: list[tuple[_Pending, dict[str, object]]], now: datetime, conn: Connection) -> set[str]:
+        """The batch's one transaction (Core statements, no ORM objects); returns the ids given up."""
+        conn.execute(insert(TICKETS), [_as_row(values) for _, values in writes])
+        keyed = [(item, t) for item, t in writes if item.idempotency is not None]
+        lost: set[str] = set()
+        if keyed:
+            won = self._claim_keys(conn, keyed, now)
+            lost = {str(t["id"]) for item, t in keyed
+                    if (item.idempotency.scope, item.idempotency.key) not in won}  # type: ignore[union-attr]
+            if lost:
+                conn.execute(delete(TICKETS).where(TICKETS.c.id.in_(lost)))
+        events = [
+            {"ticket_id": t["id"], "ts": now, "type": "created", "actor": item.new.actor,
+             "channel": item.new.channel, "from_status": None, "to_status": t["status"],
+             "data": {"subject": item.new.subject[:120]}}
+            for item, t in writes if t["id"] not in lost
+        ]
+        if events:
+            conn.execute(insert(EVENTS), events)
+        return lost
+
+    def _claim_keys(self, conn: Connection, keyed: list[tuple[_Pending, dict[str, object]]],
+                    now: datetime) -> set[tuple[str, str]]:
         """Insert the idempotency keys; the ones that were free (ours now) come back."""
         dialect_insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         rows = [{"scope": item.idempotency.scope, "key": item.idempotency.key,  # type: ignore[union-attr]
                  "ticket_id": ticket["id"], "fingerprint": item.idempotency.fingerprint,  # type: ignore[union-attr]
                  "created_at": now} for item, ticket in keyed]
-        stmt = (dialect_insert(IdempotencyKey).values(rows).on_conflict_do_nothing()
-                .returning(IdempotencyKey.scope, IdempotencyKey.key))
-        won = {(row.scope, row.key) for row in await session.execute(stmt)}
+        # In key order: two overlapping batches that both hold a key the other wants deadlocked
+        # (PostgreSQL, tests/storage/test_group_commit.py); taken in one order, one simply waits.
+        rows.sort(key=lambda row: (row["scope"], row["key"]))
+        stmt = (dialect_insert(KEYS).values(rows).on_conflict_do_nothing()
+                .returning(KEYS.c.scope, KEYS.c.key))
+        won = {(row.scope, row.key) for row in conn.execute(stmt)}
         if len(won) < len(rows):  # keep the look-up honest on dialects that return nothing on conflict
             keys = [(r["scope"], r["key"]) for r in rows]
-            owned = await session.execute(
-                select(IdempotencyKey.scope, IdempotencyKey.key, IdempotencyKey.ticket_id)
-                .where(tuple_(IdempotencyKey.scope, IdempotencyKey.key).in_(keys)))
+            owned = conn.execute(select(KEYS.c.scope, KEYS.c.key, KEYS.c.ticket_id)
+                                 .where(tuple_(KEYS.c.scope, KEYS.c.key).in_(keys)))
             mine = {t["id"] for _, t in keyed}
             won = {(row.scope, row.key) for row in owned if row.ticket_id in mine}
         return won
 
     @staticmethod
-    def _settle(item: _Pending, outcome: tuple[Ticket, bool] | BaseException) -> None:
+    def _settle(item: _Pending, outcome: tuple[Receipt, bool] | BaseException) -> None:
         if item.future.done():
             return
         if isinstance(outcome, BaseException):

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+T = TypeVar("T")
 
 
 def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30})
+    _configure_sqlite(engine.sync_engine, begin=begin)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # We issue BEGIN ourselves (below) so writers can take the lock up front.
         dbapi_connection.isolation_level = None
@@ -27,11 +33,9 @@ def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
-
-    return engine
 
 
 class Database:
@@ -44,11 +48,17 @@ class Database:
             # Writers take the lock at BEGIN (no deadlock on upgrade); readers never block.
             self.write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(url, begin="BEGIN")
+            # `run_write` works on a plain sqlite3 connection in a thread: one hop per transaction
+            # instead of one per statement through aiosqlite's thread.
+            self._sync_write_engine: Engine | None = create_engine(
+                make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30, "check_same_thread": False})
+            _configure_sqlite(self._sync_write_engine, begin="BEGIN IMMEDIATE")
         else:
             self.write_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self.read_engine = self.write_engine
+            self._sync_write_engine = None
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer: queue writers here instead of in SQLite's sleeping busy handler.
@@ -69,6 +79,25 @@ class Database:
             async with self._write_sessions() as session, session.begin():
                 yield session
 
+    async def run_write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` inside one write transaction (Core statements), committed if it returns.
+
+        On SQLite the whole transaction runs in a worker thread, so a busy event loop costs one
+        wake-up per transaction rather than one per statement; on PostgreSQL it runs on the
+        async engine through `run_sync`.
+        """
+        if self._sync_write_engine is None:
+            async with self.write_engine.begin() as conn:
+                return await conn.run_sync(work)
+        assert self._write_lock is not None
+        async with self._write_lock:
+            return await asyncio.to_thread(self._run_sync_write, work)
+
+    def _run_sync_write(self, work: Callable[[Connection], T]) -> T:
+        assert self._sync_write_engine is not None
+        with self._sync_write_engine.begin() as conn:
+            return work(conn)
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._read_sessions() as session, session.begin():
@@ -79,6 +108,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._sync_write_engine is not None:
+            self._sync_write_engine.dispose()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

@@ -54,6 +54,19 @@ class Idempotency:
     fingerprint: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the filer of a ticket hears back: enough to answer, without loading the whole row."""
+
+    id: str
+    status: str
+    subject: str
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> Receipt:
+        return cls(ticket.id, ticket.status, ticket.subject)
+
+
 class _LostRace(StorageError):
     """Raised inside a transaction when a guarded update found the row changed under it."""
 

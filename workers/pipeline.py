@@ -254,15 +254,16 @@ async def deliver(rt: Runtime, ticket_id: str, kind: str, name: str) -> None:
 
 
 async def accept(rt: Runtime, new: store.NewTicket, *,
-                 idempotency: store.Idempotency | None = None) -> tuple[Ticket, bool]:
+                 idempotency: store.Idempotency | None = None) -> tuple[store.Receipt, bool]:
     """Commit a ticket, then ring the doorbell; a repeat of an idempotent request rings nothing."""
     if rt.committer is not None:
-        ticket, created = await rt.committer.create(new, idempotency=idempotency)
+        receipt, created = await rt.committer.create(new, idempotency=idempotency)
     else:
         ticket, created = await store.create_ticket(rt.db, new, idempotency=idempotency)
+        receipt = store.Receipt.of(ticket)
     if created:
-        rt.ring(ticket.id)
-    return ticket, created
+        rt.ring(receipt.id)
+    return receipt, created
 
 
 async def perform(rt: Runtime, ticket_id: str, action: Action, *, agent_id: str | None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from storage import conversations as convs
 from storage import tickets as store
-from storage.models import ConversationPacket, Ticket
+from storage.models import ConversationPacket
 from workers import pipeline
 from workers.runtime import Runtime
 
@@ -57,7 +57,7 @@ def subject_of(packets: list[ConversationPacket], closing: Closing) -> str:
     return f"{label}: {line[:SUBJECT_CHARS]}"
 
 
-async def finish(rt: Runtime, conversation_id: str, closing: Closing) -> tuple[Ticket, bool]:
+async def finish(rt: Runtime, conversation_id: str, closing: Closing) -> tuple[store.Receipt, bool]:
     """End the conversation and make its ticket; a repeat (or a crash half-way) gets the same ticket."""
     conversation, _ = await convs.end(rt.db, conversation_id)
     packets = await convs.transcript(rt.db, conversation_id)

@@ -1,0 +1,67 @@
+"""The group committer under a real crowd, on SQLite (one writer) and PostgreSQL (overlapping batches)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from sqlalchemy import func, select
+
+from storage.batching import GroupCommitter
+from storage.errors import IdempotencyMismatch
+from storage.models import IdempotencyKey, Ticket, TicketEvent
+from storage.tickets import Idempotency, NewTicket
+
+
+async def _count(db, model) -> int:  # type: ignore[no-untyped-def]
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)))
+
+
+async def test_a_crowd_of_creations_commits_each_ticket_once_with_its_event(db):
+    # Given a committer and 400 callers at once: 300 plain tickets, and 20 keys each sent 5 times
+    committer = GroupCommitter(db, split_at=8)
+    committer.start()
+    try:
+        plain = [committer.create(NewTicket(subject=f"s{i}", body=f"plain {i}")) for i in range(300)]
+        keyed = [committer.create(NewTicket(subject=f"k{k}", body=f"keyed {k}"),
+                                  idempotency=Idempotency("api", f"key-{k}", fingerprint=f"fp-{k}"))
+                 for _ in range(5) for k in range(20)]
+        answers = await asyncio.gather(*plain, *keyed)
+    finally:
+        await committer.stop()
+
+    # Then every caller heard back, 320 tickets exist, each with one `created` event
+    assert await _count(db, Ticket) == 320
+    assert await _count(db, TicketEvent) == 320
+    assert await _count(db, IdempotencyKey) == 20
+    assert all(created for _, created in answers[:300])
+    assert len({receipt.id for receipt, _ in answers[:300]}) == 300
+    # and each key names one ticket, created by exactly one of its five callers
+    by_key: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for receipt, created in answers[300:]:
+        by_key[receipt.subject].append((receipt.id, created))
+    assert len(by_key) == 20
+    for repeats in by_key.values():
+        assert len({ticket_id for ticket_id, _ in repeats}) == 1
+        assert sum(created for _, created in repeats) == 1
+    # and the crowd was written in far fewer transactions than tickets
+    assert committer.batches < 200
+
+
+async def test_a_key_reused_at_once_for_another_request_is_refused(db):
+    committer = GroupCommitter(db)
+    committer.start()
+    try:
+        outcomes = await asyncio.gather(
+            *(committer.create(NewTicket(subject=s, body=s), idempotency=Idempotency("api", "k", f"fp-{s}"))
+              for s in "abcd"),
+            return_exceptions=True)
+    finally:
+        await committer.stop()
+    won = [o for o in outcomes if isinstance(o, tuple)]
+    refused = [o for o in outcomes if isinstance(o, IdempotencyMismatch)]
+    assert len(won) == 1 and won[0][1] is True
+    assert len(refused) == 3
+    assert {r.details["ticket_id"] for r in refused} == {won[0][0].id}
+    assert await _count(db, Ticket) == 1
