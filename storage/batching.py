@@ -64,6 +64,8 @@ class GroupCommitter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._commits: set[asyncio.Task[None]] = set()
+        self._last_create = 0.0
+        self._next_pass = 0.0
         self.batches = 0
 
     def start(self) -> None:
@@ -84,9 +86,24 @@ class GroupCommitter:
         if idempotency is not None and (found := await _existing(self.db, idempotency)) is not None:
             return Receipt.of(found), False
         pending = _Pending(new, idempotency)
+        self._last_create = asyncio.get_running_loop().time()
         self._queue.append(pending)
         self._wake.set()
         return await pending.future
+
+    async def lull(self, *, gap: float = 0.02, spacing: float = 0.2) -> None:
+        """Return once no ticket has come in for `gap` seconds and nothing is committing.
+
+        Background work in the same process (the embedded pipeline) waits here, so a burst of
+        tickets is accepted first and triaged after. During a long burst one waiter still goes
+        every `spacing` seconds, so that work keeps moving, a step at a time.
+        """
+        loop = asyncio.get_running_loop()
+        while self._queue or self._commits or loop.time() - self._last_create < gap:
+            if loop.time() >= self._next_pass:
+                self._next_pass = loop.time() + spacing
+                return
+            await asyncio.sleep(gap)
 
     def _ready(self) -> bool:
         if not self._queue or len(self._commits) >= self.in_flight:
@@ -130,7 +147,7 @@ class GroupCommitter:
                     continue
                 leaders[key] = item
             writes.append((item, ticket_values(item.new, now)))
-        lost = await self.db.run_write(functools.partial(self._insert, writes, now))
+        lost = await self.db.run_write(functools.partial(self._insert, writes, now), ahead=True)
         self.batches += 1
         results: dict[int, tuple[Receipt, bool] | BaseException] = {}
         for item, values in writes:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import collections
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -12,6 +15,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 T = TypeVar("T")
+_BACKGROUND = contextvars.ContextVar("switchboard_background_writes", default=False)
+
+
+@contextlib.contextmanager
+def background() -> Iterator[None]:
+    """Writes made inside (the pipeline's, the sweeper's) wait behind writes a person is waiting on."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
 
 
 def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
@@ -38,6 +52,54 @@ def _configure_sqlite(engine: Engine, *, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+class WriterLock:
+    """SQLite's one writer, handed out in arrival order, except that writers asking `ahead` go first.
+
+    Intake's group commits ask ahead: a client is waiting on each of them, while the pipeline's
+    writes (triage, routing) only delay work nobody is watching. With a plain FIFO lock a burst
+    of tickets queued each commit behind every pipeline write already waiting.
+    """
+
+    def __init__(self) -> None:
+        self._held = False
+        self._ahead: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._in_turn: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @asynccontextmanager
+    async def hold(self, *, ahead: bool = False) -> AsyncIterator[None]:
+        await self._acquire(ahead)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, ahead: bool) -> None:
+        if not self._held and not self._ahead and not self._in_turn:
+            self._held = True
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        queue = self._ahead if ahead else self._in_turn
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed the lock as we were cancelled: pass it on
+                self._release()
+            else:
+                with contextlib.suppress(ValueError):
+                    queue.remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        for queue in (self._ahead, self._in_turn):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the lock passes straight to this waiter
+                    return
+        self._held = False
+
+
 class Database:
     """The engines of one process; `write()` and `read()` hand out transactional sessions."""
 
@@ -62,24 +124,28 @@ class Database:
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer: queue writers here instead of in SQLite's sleeping busy handler.
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock = WriterLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one write transaction, committed on success, rolled back on error."""
+    async def write(self, *, ahead: bool | None = None) -> AsyncIterator[AsyncSession]:
+        """A session inside one write transaction, committed on success, rolled back on error.
+
+        On SQLite, writes someone is waiting on (`ahead`; by default any write outside
+        `background()`) go before the background writes queued for the lock.
+        """
         if self._write_lock is None:
             async with self._write_sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock:
+        async with self._write_lock.hold(ahead=not _BACKGROUND.get() if ahead is None else ahead):
             async with self._write_sessions() as session, session.begin():
                 yield session
 
-    async def run_write(self, work: Callable[[Connection], T]) -> T:
+    async def run_write(self, work: Callable[[Connection], T], *, ahead: bool | None = None) -> T:
         """Run `work(connection)` inside one write transaction (Core statements), committed if it returns.
 
         On SQLite the whole transaction runs in a worker thread, so a busy event loop costs one
@@ -90,7 +156,7 @@ class Database:
             async with self.write_engine.begin() as conn:
                 return await conn.run_sync(work)
         assert self._write_lock is not None
-        async with self._write_lock:
+        async with self._write_lock.hold(ahead=not _BACKGROUND.get() if ahead is None else ahead):
             return await asyncio.to_thread(self._run_sync_write, work)
 
     def _run_sync_write(self, work: Callable[[Connection], T]) -> T:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from storage import sla as timers
 from storage import tickets as store
 from storage.agents import list_agents
+from storage.db import background
 from storage.errors import AtCapacity, Conflict, StorageError
 from storage.models import utcnow
 from storage.states import Action, TicketStatus
@@ -152,9 +153,10 @@ def start(rt: Runtime) -> asyncio.Task[None]:
 
 async def run(rt: Runtime) -> None:
     """Check every `sla_interval` seconds until cancelled; a database hiccup only skips a round."""
-    while True:
-        await asyncio.sleep(rt.settings.sla_interval)
-        try:
-            await check_once(rt)
-        except (SQLAlchemyError, OSError):
-            log.warning("SLA check skipped: database unavailable", exc_info=True)
+    with background():
+        while True:
+            await asyncio.sleep(rt.settings.sla_interval)
+            try:
+                await check_once(rt)
+            except (SQLAlchemyError, OSError):
+                log.warning("SLA check skipped: database unavailable", exc_info=True)

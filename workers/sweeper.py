@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from storage.db import background
 from storage.models import ChatMessage, Ticket, utcnow
 from storage.states import TicketStatus
 from workers import pipeline
@@ -86,12 +87,13 @@ async def sweep_alerts(rt: Runtime, doorbell: Doorbell, *, now: datetime | None 
 async def run(rt: Runtime, doorbell: Doorbell) -> None:
     """Sweep every `sweep_interval` seconds until cancelled; a database hiccup only skips a round."""
     last_alert_sweep = time.monotonic()
-    while True:
-        await asyncio.sleep(rt.settings.sweep_interval)
-        try:
-            await sweep_once(rt, doorbell)
-            if time.monotonic() - last_alert_sweep >= ALERT_SWEEP_EVERY:
-                last_alert_sweep = time.monotonic()
-                await sweep_alerts(rt, doorbell)
-        except (SQLAlchemyError, OSError):
-            log.warning("sweep skipped: database unavailable", exc_info=True)
+    with background():
+        while True:
+            await asyncio.sleep(rt.settings.sweep_interval)
+            try:
+                await sweep_once(rt, doorbell)
+                if time.monotonic() - last_alert_sweep >= ALERT_SWEEP_EVERY:
+                    last_alert_sweep = time.monotonic()
+                    await sweep_alerts(rt, doorbell)
+            except (SQLAlchemyError, OSError):
+                log.warning("sweep skipped: database unavailable", exc_info=True)

@@ -65,3 +65,38 @@ async def test_a_key_reused_at_once_for_another_request_is_refused(db):
     assert len(refused) == 3
     assert {r.details["ticket_id"] for r in refused} == {won[0][0].id}
     assert await _count(db, Ticket) == 1
+
+
+async def test_background_work_waits_for_a_lull_in_intake_but_is_never_starved(db):
+    committer = GroupCommitter(db)
+    committer.start()
+    loop = asyncio.get_running_loop()
+    try:
+        # With nothing coming in, background work goes at once
+        await asyncio.wait_for(committer.lull(), timeout=0.5)
+
+        # While tickets stream in for a second, a background worker that asks before each step
+        stop_at = loop.time() + 1.0
+
+        async def stream() -> int:
+            n = 0
+            while loop.time() < stop_at:
+                await committer.create(NewTicket(subject="s", body=f"stream {n}"))
+                n += 1
+            return n
+
+        async def worker() -> list[float]:
+            passes = []
+            while loop.time() < stop_at:
+                await committer.lull(spacing=0.25)
+                passes.append(loop.time())
+            return passes
+
+        created, passes = await asyncio.gather(stream(), worker())
+    finally:
+        await committer.stop()
+    # Then it got a step in every 0.25 s or so (not one per loop turn, and not none at all)
+    assert created > 20
+    during = [t for t in passes if t < stop_at - 0.05]
+    assert 2 <= len(during) <= 6, passes
+    assert all(b - a >= 0.24 for a, b in zip(during, during[1:], strict=False)), passes

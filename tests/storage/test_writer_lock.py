@@ -1,0 +1,51 @@
+"""SQLite's writer lock: writers someone waits on go first, and no cancellation leaves it held."""
+
+from __future__ import annotations
+
+import asyncio
+
+from storage.db import WriterLock
+
+
+async def _writer(lock: WriterLock, name: str, order: list[str], *, ahead: bool) -> None:
+    async with lock.hold(ahead=ahead):
+        order.append(name)
+        await asyncio.sleep(0)
+
+
+async def test_writers_asking_ahead_pass_the_ones_waiting_in_turn():
+    # Given the lock held, and two background writers queued before an intake commit
+    lock, order = WriterLock(), []
+    async with lock.hold():
+        waiting = [asyncio.create_task(_writer(lock, name, order, ahead=False)) for name in ("triage", "route")]
+        await asyncio.sleep(0)
+        waiting.append(asyncio.create_task(_writer(lock, "intake", order, ahead=True)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*waiting)
+    # Then the intake commit went next, and the others kept their order
+    assert order == ["intake", "triage", "route"]
+
+
+async def test_a_cancelled_waiter_does_not_keep_the_lock():
+    lock, order = WriterLock(), []
+    async with lock.hold():
+        gone = asyncio.create_task(_writer(lock, "gone", order, ahead=False))
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.sleep(0)
+    # The lock is free again: the next writer gets it at once
+    await asyncio.wait_for(_writer(lock, "next", order, ahead=False), timeout=1)
+    assert order == ["next"]
+
+
+async def test_a_waiter_cancelled_just_as_it_was_handed_the_lock_passes_it_on():
+    lock, order = WriterLock(), []
+    held = lock.hold()
+    await held.__aenter__()
+    handed = asyncio.create_task(_writer(lock, "handed", order, ahead=False))
+    after = asyncio.create_task(_writer(lock, "after", order, ahead=False))
+    await asyncio.sleep(0)
+    await held.__aexit__(None, None, None)  # the lock now belongs to `handed`, which has not run yet
+    handed.cancel()
+    await asyncio.wait_for(after, timeout=1)
+    assert order == ["after"]
