@@ -31,8 +31,8 @@ def wait_http(url: str, seconds: float = 90) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-def count_tickets(database_url: str) -> int:
-    """How many tickets the database holds (every 2xx must have left one)."""
+def count_tickets(database_url: str, *, status: str | None = None) -> int:
+    """How many tickets the database holds (every 2xx must have left one), or how many in `status`."""
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import func, select
 
@@ -42,7 +42,10 @@ def count_tickets(database_url: str) -> int:
     async def count() -> int:
         db = Database(database_url)
         async with db.read() as session:
-            n = await session.scalar(select(func.count()).select_from(Ticket))
+            query = select(func.count()).select_from(Ticket)
+            if status is not None:
+                query = query.where(Ticket.status == status)
+            n = await session.scalar(query)
         await db.dispose()
         return int(n or 0)
 
