@@ -66,8 +66,9 @@ class WriterLock:
         self._in_turn: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @asynccontextmanager
-    async def hold(self, *, ahead: bool = False) -> AsyncIterator[None]:
-        await self._acquire(ahead)
+    async def hold(self, *, ahead: bool | None = None) -> AsyncIterator[None]:
+        """Hold the lock; `ahead` by default for any writer outside `background()`."""
+        await self._acquire(not _BACKGROUND.get() if ahead is None else ahead)
         try:
             yield
         finally:
@@ -141,7 +142,7 @@ class Database:
             async with self._write_sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock.hold(ahead=not _BACKGROUND.get() if ahead is None else ahead):
+        async with self._write_lock.hold(ahead=ahead):
             async with self._write_sessions() as session, session.begin():
                 yield session
 
@@ -156,7 +157,7 @@ class Database:
             async with self.write_engine.begin() as conn:
                 return await conn.run_sync(work)
         assert self._write_lock is not None
-        async with self._write_lock.hold(ahead=not _BACKGROUND.get() if ahead is None else ahead):
+        async with self._write_lock.hold(ahead=ahead):
             return await asyncio.to_thread(self._run_sync_write, work)
 
     def _run_sync_write(self, work: Callable[[Connection], T]) -> T:

@@ -19,28 +19,38 @@ from workers.broker import ensure_broker
 from workers.runtime import current
 
 ensure_broker()
+Actor = Callable[..., Awaitable[None]]
 
 _FAST: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 120_000}
 PARALLEL = 16  # tickets of one message in flight at once (bounded by the database pool)
 
 
-def _in_background(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    """The pipeline's writes wait behind those a person is waiting on (storage.db.background)."""
+def _in_background(*, step_by_step: bool = False) -> Callable[[Actor], Actor]:
+    """The pipeline's writes wait behind those a person is waiting on (storage.db.background).
 
-    @functools.wraps(fn)
-    async def run(*args: Any) -> None:
-        with background():
-            await _after_intake()
-            await fn(*args)
+    The actor also waits for a lull in intake before it starts, unless it is `step_by_step`:
+    then it waits before each ticket itself.
+    """
 
-    return run
+    def wrap(fn: Actor) -> Actor:
+        @functools.wraps(fn)
+        async def run(*args: Any) -> None:
+            with background():
+                if not step_by_step:
+                    await _after_intake()
+                await fn(*args)
+
+        return run
+
+    return wrap
 
 
 async def _after_intake() -> None:
-    """Embedded mode (intake's committer in this process): a step waits for a lull in intake, a second at most.
+    """Embedded mode (intake's committer in this process): wait for a lull in intake before a step.
 
     The pipeline shares intake's event loop there; during a burst of tickets it would take the
     loop from the requests (bench/intake.py: 1% of a bare handler's throughput with it, 28% without).
+    During a long burst one step still goes every 0.2 s (GroupCommitter.lull).
     """
     committer = current().committer
     if committer is not None:
@@ -64,14 +74,14 @@ async def _each(ticket_ids: list[str], step) -> list[str]:  # type: ignore[no-un
 
 
 @dramatiq.actor(queue_name="ml", **_FAST)
-@_in_background
+@_in_background(step_by_step=True)
 async def triage_tickets(ticket_ids: list[str]) -> None:
     if triaged := await _each(ticket_ids, pipeline.triage):
         route_tickets.send(triaged)
 
 
 @dramatiq.actor(queue_name="default", **_FAST)
-@_in_background
+@_in_background(step_by_step=True)
 async def route_tickets(ticket_ids: list[str]) -> None:
     # One at a time: each decision reads the loads the previous one left.
     for ticket_id in ticket_ids:
@@ -82,14 +92,14 @@ async def route_tickets(ticket_ids: list[str]) -> None:
 
 
 @dramatiq.actor(queue_name="default", **_FAST)
-@_in_background
+@_in_background()
 async def refill_agent(agent_id: str) -> None:
     for ticket_id in await pipeline.refill(current(), agent_id):
         notify_ticket.send(ticket_id, "assigned")
 
 
 @dramatiq.actor(queue_name="chat", max_retries=3, min_backoff=500, max_backoff=5_000, time_limit=10_000)
-@_in_background
+@_in_background()
 async def notify_ticket(ticket_id: str, kind: str) -> None:
     """Fan out: one message per notifier, so each is retried on its own."""
     for notifier in current().notifiers:
@@ -97,6 +107,6 @@ async def notify_ticket(ticket_id: str, kind: str) -> None:
 
 
 @dramatiq.actor(queue_name="chat", max_retries=10, min_backoff=1_000, max_backoff=120_000, time_limit=60_000)
-@_in_background
+@_in_background()
 async def deliver_notification(ticket_id: str, kind: str, notifier: str) -> None:
     await pipeline.deliver(current(), ticket_id, kind, notifier)
