@@ -1,10 +1,12 @@
-"""What the benchmark scripts share: a free loopback port, waiting for a server, counting tickets, percentiles."""
+"""What the benchmark scripts share: a free loopback port, a fake platform server, waiting for a server,
+counting tickets, percentiles."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import statistics
+import subprocess
 import sys
 import time
 import urllib.request
@@ -17,6 +19,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def spawn_fake(script: str) -> tuple[subprocess.Popen[str], str]:
+    """Run `script --fake` (a bench serving a fake platform API) and return it with the base URL it prints."""
+    fake = subprocess.Popen([sys.executable, script, "--fake"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert fake.stdout is not None
+    return fake, fake.stdout.readline().strip()
 
 
 def wait_http(url: str, seconds: float = 90) -> None:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from benchlib import free_port, report, wait_http
+from benchlib import free_port, report, spawn_fake, wait_http
 from nacl.signing import SigningKey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,9 +114,7 @@ async def measure(base: str, key: SigningKey, args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    fake = subprocess.Popen([sys.executable, __file__, "--fake"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert fake.stdout is not None
-    fake_url = fake.stdout.readline().strip()
+    fake, fake_url = spawn_fake(__file__)
     work = Path(tempfile.mkdtemp(prefix="discord-bench-"))
     agents = work / "agents.yaml"
     agents.write_text("".join(

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-from benchlib import count_tickets, free_port, report, wait_http
+from benchlib import count_tickets, free_port, report, spawn_fake, wait_http
 from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,9 +172,7 @@ async def measure(base: str, args: argparse.Namespace) -> int:
 
 
 def main(args: argparse.Namespace) -> None:
-    fake = subprocess.Popen([sys.executable, __file__, "--fake"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert fake.stdout is not None
-    fake_url = fake.stdout.readline().strip()
+    fake, fake_url = spawn_fake(__file__)
     work = Path(tempfile.mkdtemp(prefix="slack-ack-"))
     agents = work / "agents.yaml"
     agents.write_text("".join(f"- id: {a}\n  name: Agent {a}\n  skills: [Technical, Billing, Account, Other]\n"
