@@ -43,6 +43,11 @@ class _Pending:
         self.future: asyncio.Future[tuple[Receipt, bool]] = asyncio.get_running_loop().create_future()
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def _as_row(values: dict[str, object]) -> dict[str, object]:
     return {_COLUMN_OF[key]: value for key, value in values.items()}
 
@@ -152,7 +157,7 @@ class GroupCommitter:
         if self._ticker is None or self._ticker.done():
             loop = asyncio.get_running_loop()
             self._ticker = ticker = loop.create_future()
-            loop.call_later(gap, lambda: ticker.done() or ticker.set_result(None))
+            loop.call_later(gap, _resolve, ticker)
         return self._ticker
 
     def _ready(self) -> bool:
