@@ -112,7 +112,8 @@ class GroupCommitter:
         self._commits: set[asyncio.Task[None]] = set()
         self._last_create = 0.0
         self._next_pass = 0.0
-        self._ticker: asyncio.Future[None] | None = None
+        self._lull_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._watcher: asyncio.TimerHandle | None = None
         self.batches = 0
 
     def start(self) -> None:
@@ -127,6 +128,11 @@ class GroupCommitter:
             await asyncio.wait(self._commits)
         while self._queue:
             self._queue.popleft().future.set_exception(RuntimeError("shutting down"))
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        while self._lull_waiters:  # nothing is coming in any more
+            _resolve(self._lull_waiters.popleft())
 
     async def create(self, new: NewTicket, *, idempotency: Idempotency | None = None) -> tuple[Receipt, bool]:
         """Like `storage.tickets.create_ticket`, batched with whoever else is creating right now."""
@@ -143,22 +149,43 @@ class GroupCommitter:
 
         Background work in the same process (the embedded pipeline) waits here, so a burst of
         tickets is accepted first and triaged after. During a long burst one waiter still goes
-        every `spacing` seconds, so that work keeps moving, a step at a time.
+        every `spacing` seconds, so that work keeps moving, a step at a time. Waiters sleep on
+        their own future; one timer looks for the lull for all of them.
         """
         loop = asyncio.get_running_loop()
-        while self._queue or self._commits or loop.time() - self._last_create < gap:
-            if loop.time() >= self._next_pass:
-                self._next_pass = loop.time() + spacing
-                return
-            await asyncio.shield(self._tick(gap))
+        if self._quiet(loop.time(), gap) or self._take_pass(loop.time(), spacing):
+            return
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._lull_waiters.append(waiter)
+        if self._watcher is None:
+            self._watcher = loop.call_later(gap, self._watch, gap, spacing)
+        await waiter
 
-    def _tick(self, gap: float) -> asyncio.Future[None]:
-        """A future done `gap` seconds from now, shared: every waiter in `lull` looks again on one timer."""
-        if self._ticker is None or self._ticker.done():
-            loop = asyncio.get_running_loop()
-            self._ticker = ticker = loop.create_future()
-            loop.call_later(gap, _resolve, ticker)
-        return self._ticker
+    def _quiet(self, now: float, gap: float) -> bool:
+        return not (self._queue or self._commits or now - self._last_create < gap)
+
+    def _take_pass(self, now: float, spacing: float) -> bool:
+        if now < self._next_pass:
+            return False
+        self._next_pass = now + spacing
+        return True
+
+    def _watch(self, gap: float, spacing: float) -> None:
+        """Every `gap` while anyone waits: release them all in a lull, else one per `spacing`."""
+        self._watcher = None
+        waiters = self._lull_waiters
+        while waiters and waiters[0].done():  # cancelled while waiting
+            waiters.popleft()
+        if not waiters:
+            return
+        now = asyncio.get_running_loop().time()
+        if self._quiet(now, gap):
+            while waiters:
+                _resolve(waiters.popleft())
+            return
+        if self._take_pass(now, spacing):
+            _resolve(waiters.popleft())
+        self._watcher = asyncio.get_running_loop().call_later(gap, self._watch, gap, spacing)
 
     def _ready(self) -> bool:
         if not self._queue or len(self._commits) >= self.in_flight:

@@ -100,3 +100,39 @@ async def test_background_work_waits_for_a_lull_in_intake_but_is_never_starved(d
     during = [t for t in passes if t < stop_at - 0.05]
     assert 2 <= len(during) <= 6, passes
     assert all(b - a >= 0.24 for a, b in zip(during, during[1:], strict=False)), passes
+
+
+async def test_many_background_waiters_go_one_at_a_time_in_a_burst_and_all_together_after(db):
+    committer = GroupCommitter(db)
+    committer.start()
+    loop = asyncio.get_running_loop()
+    try:
+        stop_at = loop.time() + 0.8
+
+        async def stream() -> None:
+            n = 0
+            while loop.time() < stop_at:
+                await committer.create(NewTicket(subject="s", body=f"burst {n}"))
+                n += 1
+
+        async def waiter() -> float:
+            await committer.lull(spacing=0.25)
+            return loop.time()
+
+        burst = asyncio.create_task(stream())
+        await asyncio.sleep(0.05)
+        await committer.lull(spacing=0.25)  # takes the burst's first turn at once
+        given_up = asyncio.create_task(committer.lull(spacing=0.25))  # first in line, then cancelled
+        await asyncio.sleep(0)
+        waiters = [asyncio.create_task(waiter()) for _ in range(20)]
+        await asyncio.sleep(0.01)
+        given_up.cancel()
+        await burst
+        released = await asyncio.wait_for(asyncio.gather(*waiters), timeout=2)
+    finally:
+        await committer.stop()
+    during = [t for t in released if t < stop_at]
+    # One step per 0.25 s while tickets stream in (the cancelled waiter took no turn from them) ...
+    assert 2 <= len(during) <= 3, sorted(released)
+    # ... and the rest together once the stream stops
+    assert max(released) - stop_at < 0.2, sorted(released)
