@@ -96,6 +96,7 @@ def create_app(
         committer = GroupCommitter(db)
         committer.start()
         runtime.committer = committer
+        db.background_gate = committer.lull  # the pipeline, sweeper and SLA clock write in intake's lulls
         svc = Services(settings=settings, runtime=runtime, doorbell=doorbell, broker=chosen, worker=worker)
         app[SERVICES] = svc
         sweep_task = asyncio.create_task(sweeper.run(runtime, doorbell)) if run_sweeper else None
@@ -107,6 +108,7 @@ def create_app(
                 sweep_task.cancel()
             if sla_task is not None:
                 sla_task.cancel()
+            db.background_gate = None
             await committer.stop()
             await doorbell.stop()
             if worker is not None:

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 import contextvars
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -20,7 +20,11 @@ _BACKGROUND = contextvars.ContextVar("switchboard_background_writes", default=Fa
 
 @contextlib.contextmanager
 def background() -> Iterator[None]:
-    """Writes made inside (the pipeline's, the sweeper's) wait behind writes a person is waiting on."""
+    """Writes made inside (the pipeline's, the sweeper's) wait behind writes a person is waiting on.
+
+    They also wait for `Database.background_gate` first, when one is set (intake sets its
+    committer's lull there), so a burst of tickets is accepted before the pipeline writes.
+    """
     token = _BACKGROUND.set(True)
     try:
         yield
@@ -126,6 +130,13 @@ class Database:
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer: queue writers here instead of in SQLite's sleeping busy handler.
         self._write_lock = WriterLock() if self.is_sqlite else None
+        # Awaited by each background write before it asks for the writer (see `background()`).
+        self.background_gate: Callable[[], Awaitable[None]] | None = None
+
+    async def _gate(self, ahead: bool | None) -> None:
+        in_background = _BACKGROUND.get() if ahead is None else not ahead
+        if in_background and self.background_gate is not None:
+            await self.background_gate()
 
     @property
     def is_sqlite(self) -> bool:
@@ -138,6 +149,7 @@ class Database:
         On SQLite, writes someone is waiting on (`ahead`; by default any write outside
         `background()`) go before the background writes queued for the lock.
         """
+        await self._gate(ahead)
         if self._write_lock is None:
             async with self._write_sessions() as session, session.begin():
                 yield session
@@ -153,6 +165,7 @@ class Database:
         wake-up per transaction rather than one per statement; on PostgreSQL it runs on the
         async engine through `run_sync`.
         """
+        await self._gate(ahead)
         if self._sync_write_engine is None:
             async with self.write_engine.begin() as conn:
                 return await conn.run_sync(work)

@@ -25,36 +25,20 @@ _FAST: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30
 PARALLEL = 16  # tickets of one message in flight at once (bounded by the database pool)
 
 
-def _in_background(*, step_by_step: bool = False) -> Callable[[Actor], Actor]:
-    """The pipeline's writes wait behind those a person is waiting on (storage.db.background).
+def _in_background(fn: Actor) -> Actor:
+    """The actor's writes are background writes (storage.db.background).
 
-    The actor also waits for a lull in intake before it starts, unless it is `step_by_step`:
-    then it waits before each ticket itself.
+    They wait behind writes a person is waiting on and, in a process that also serves intake
+    (embedded mode), for a lull in intake: a burst of tickets is accepted first, while one
+    pipeline write still goes every 0.2 s (GroupCommitter.lull, set as the database's gate).
     """
 
-    def wrap(fn: Actor) -> Actor:
-        @functools.wraps(fn)
-        async def run(*args: Any) -> None:
-            with background():
-                if not step_by_step:
-                    await _after_intake()
-                await fn(*args)
+    @functools.wraps(fn)
+    async def run(*args: Any) -> None:
+        with background():
+            await fn(*args)
 
-        return run
-
-    return wrap
-
-
-async def _after_intake() -> None:
-    """Embedded mode (intake's committer in this process): wait for a lull in intake before a step.
-
-    The pipeline shares intake's event loop there; during a burst of tickets it would take the
-    loop from the requests (bench/intake.py: 1% of a bare handler's throughput with it, 28% without).
-    During a long burst one step still goes every 0.2 s (GroupCommitter.lull).
-    """
-    committer = current().committer
-    if committer is not None:
-        await committer.lull()
+    return run
 
 
 async def _each(ticket_ids: list[str], step) -> list[str]:  # type: ignore[no-untyped-def]
@@ -63,7 +47,6 @@ async def _each(ticket_ids: list[str], step) -> list[str]:  # type: ignore[no-un
 
     async def one(ticket_id: str):  # type: ignore[no-untyped-def]
         async with gate:
-            await _after_intake()
             return await step(current(), ticket_id)
 
     results = await asyncio.gather(*(one(i) for i in ticket_ids), return_exceptions=True)
@@ -74,32 +57,31 @@ async def _each(ticket_ids: list[str], step) -> list[str]:  # type: ignore[no-un
 
 
 @dramatiq.actor(queue_name="ml", **_FAST)
-@_in_background(step_by_step=True)
+@_in_background
 async def triage_tickets(ticket_ids: list[str]) -> None:
     if triaged := await _each(ticket_ids, pipeline.triage):
         route_tickets.send(triaged)
 
 
 @dramatiq.actor(queue_name="default", **_FAST)
-@_in_background(step_by_step=True)
+@_in_background
 async def route_tickets(ticket_ids: list[str]) -> None:
     # One at a time: each decision reads the loads the previous one left.
     for ticket_id in ticket_ids:
-        await _after_intake()
         routed = await pipeline.route(current(), ticket_id)
         if routed.changed:
             notify_ticket.send(ticket_id, routed.outcome)
 
 
 @dramatiq.actor(queue_name="default", **_FAST)
-@_in_background()
+@_in_background
 async def refill_agent(agent_id: str) -> None:
     for ticket_id in await pipeline.refill(current(), agent_id):
         notify_ticket.send(ticket_id, "assigned")
 
 
 @dramatiq.actor(queue_name="chat", max_retries=3, min_backoff=500, max_backoff=5_000, time_limit=10_000)
-@_in_background()
+@_in_background
 async def notify_ticket(ticket_id: str, kind: str) -> None:
     """Fan out: one message per notifier, so each is retried on its own."""
     for notifier in current().notifiers:
@@ -107,6 +89,6 @@ async def notify_ticket(ticket_id: str, kind: str) -> None:
 
 
 @dramatiq.actor(queue_name="chat", max_retries=10, min_backoff=1_000, max_backoff=120_000, time_limit=60_000)
-@_in_background()
+@_in_background
 async def deliver_notification(ticket_id: str, kind: str, notifier: str) -> None:
     await pipeline.deliver(current(), ticket_id, kind, notifier)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from storage.db import WriterLock
+from sqlalchemy import text
+
+from storage.db import WriterLock, background
 
 
 async def _writer(lock: WriterLock, name: str, order: list[str], *, ahead: bool) -> None:
@@ -49,3 +51,25 @@ async def test_a_waiter_cancelled_just_as_it_was_handed_the_lock_passes_it_on():
     handed.cancel()
     await asyncio.wait_for(after, timeout=1)
     assert order == ["after"]
+
+
+async def test_background_writes_wait_for_the_gate_and_writes_someone_waits_on_do_not(db):
+    # Given a gate that stays shut (intake busy), as intake installs its committer's lull
+    opened = asyncio.Event()
+    db.background_gate = opened.wait
+    with background():  # the task copies the context: its writes are background writes
+        pipeline_write = asyncio.create_task(db.run_write(lambda conn: conn.execute(text("SELECT 1"))))
+        session_write = asyncio.create_task(_session_write(db))
+    await asyncio.sleep(0.05)
+    assert not pipeline_write.done() and not session_write.done()
+    # Then a write someone waits on goes straight through, both ways of writing
+    await asyncio.wait_for(db.run_write(lambda conn: conn.execute(text("SELECT 1"))), timeout=2)
+    await asyncio.wait_for(_session_write(db), timeout=2)
+    # And the background writes go once the gate opens
+    opened.set()
+    await asyncio.wait_for(asyncio.gather(pipeline_write, session_write), timeout=2)
+
+
+async def _session_write(db) -> None:  # type: ignore[no-untyped-def]
+    async with db.write() as session:
+        await session.execute(text("SELECT 1"))
