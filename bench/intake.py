@@ -8,6 +8,8 @@ Needs `wrk` (apt-get install wrk). Prints requests/s and p50/p99 latency for bot
 ratio, and checks that every 2xx answer left a committed ticket in the database. In embedded mode
 the in-process pipeline yields to intake during the burst (storage.batching.GroupCommitter.lull);
 the last line says how many tickets it left waiting and how fast it then works through them.
+The steal column is the share of CPU time the hypervisor gave other guests during each run: on a
+shared VM, runs with more than a few percent of steal are not comparable with quiet ones.
 """
 
 from __future__ import annotations
@@ -30,10 +32,18 @@ ROOT = HERE.parent
 
 
 
+def _cpu_times() -> tuple[int, int]:
+    """(all, steal) jiffies of the machine so far: steal is time the hypervisor gave our vCPUs to others."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[7]
+
+
 def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
+    before = _cpu_times()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(HERE / "post_ticket.lua"), url],
         capture_output=True, text=True, check=True).stdout
+    after = _cpu_times()
 
     def ms(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -48,6 +58,7 @@ def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50": ms("50"), "p99": ms("99"), "requests": total,
         "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "",
+        "steal": 100 * (after[1] - before[1]) / max(after[0] - before[0], 1),
     }
 
 
@@ -93,9 +104,9 @@ def main() -> None:
             process.wait()
     mode = ("PostgreSQL" if args.postgres else "SQLite") + (" + Redis" if args.redis else " embedded")
     print(f"mode: {mode}; {args.connections} connections, {args.duration}s, wrk -t2; {os.cpu_count()} cores")
-    print(f"{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
+    print(f"{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}{'steal %':>9}")
     for name, r in results.items():
-        print(f"{name:<14}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}")
+        print(f"{name:<14}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}{r['steal']:>9.1f}")
     sb, base = results["switchboard"], results["bare aiohttp"]
     print(f"switchboard / bare throughput: {sb['rps'] / base['rps']:.0%}")
     # The warm-up run's tickets count too; every 2xx must have left a committed row.
