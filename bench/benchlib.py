@@ -28,6 +28,16 @@ def spawn_fake(script: str) -> tuple[subprocess.Popen[str], str]:
     return fake, fake.stdout.readline().strip()
 
 
+def cpu_times() -> tuple[int, int]:
+    """(all, steal) jiffies of the machine so far: steal is time the hypervisor gave our vCPUs to others."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[7]
+
+
+def steal_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return 100 * (after[1] - before[1]) / max(after[0] - before[0], 1)
+
+
 def wait_http(url: str, seconds: float = 90) -> None:
     """Poll `url` until it answers; exit the bench if it never does."""
     deadline = time.monotonic() + seconds

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import count_tickets, free_port, wait_http
+from benchlib import count_tickets, cpu_times, free_port, steal_percent, wait_http
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -32,18 +32,12 @@ ROOT = HERE.parent
 
 
 
-def _cpu_times() -> tuple[int, int]:
-    """(all, steal) jiffies of the machine so far: steal is time the hypervisor gave our vCPUs to others."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields), fields[7]
-
-
 def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
-    before = _cpu_times()
+    before = cpu_times()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(HERE / "post_ticket.lua"), url],
         capture_output=True, text=True, check=True).stdout
-    after = _cpu_times()
+    after = cpu_times()
 
     def ms(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -58,7 +52,7 @@ def wrk(url: str, *, duration: int, connections: int) -> dict[str, float]:
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50": ms("50"), "p99": ms("99"), "requests": total,
         "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "",
-        "steal": 100 * (after[1] - before[1]) / max(after[0] - before[0], 1),
+        "steal": steal_percent(before, after),
     }
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import cpu_times, steal_percent  # noqa: E402
+
 from ml import TriageRequest, TriageService, load_service  # noqa: E402
 from ml.datasets import DATA, read_examples  # noqa: E402
 from ml.service import MAX_WAIT  # noqa: E402
@@ -80,7 +82,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     batcher = service.batcher
     assert batcher is not None
     passes_before = batcher.batches
+    before = cpu_times()
     batched = await concurrent(service, texts, args.callers)
+    steal = steal_percent(before, cpu_times())
     passes = batcher.batches - passes_before
     current, peak = rss_mb()
     await service.close()
@@ -100,6 +104,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "rss_mb": round(current),
         "peak_rss_mb": round(peak),
         "cpus": os.cpu_count(),
+        "steal_pct_batched": round(steal, 1),
         "python": platform.python_version(),
         "fallbacks": service.fallback_count,
     }
