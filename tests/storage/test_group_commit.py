@@ -67,6 +67,15 @@ async def test_a_key_reused_at_once_for_another_request_is_refused(db):
     assert await _count(db, Ticket) == 1
 
 
+async def _stream(committer: GroupCommitter, stop_at: float) -> int:
+    """Create tickets one after another until the loop's clock reaches `stop_at`; how many."""
+    loop, n = asyncio.get_running_loop(), 0
+    while loop.time() < stop_at:
+        await committer.create(NewTicket(subject="s", body=f"stream {n}"))
+        n += 1
+    return n
+
+
 async def test_background_work_waits_for_a_lull_in_intake_but_is_never_starved(db):
     committer = GroupCommitter(db)
     committer.start()
@@ -78,13 +87,6 @@ async def test_background_work_waits_for_a_lull_in_intake_but_is_never_starved(d
         # While tickets stream in for a second, a background worker that asks before each step
         stop_at = loop.time() + 1.0
 
-        async def stream() -> int:
-            n = 0
-            while loop.time() < stop_at:
-                await committer.create(NewTicket(subject="s", body=f"stream {n}"))
-                n += 1
-            return n
-
         async def worker() -> list[float]:
             passes = []
             while loop.time() < stop_at:
@@ -92,7 +94,7 @@ async def test_background_work_waits_for_a_lull_in_intake_but_is_never_starved(d
                 passes.append(loop.time())
             return passes
 
-        created, passes = await asyncio.gather(stream(), worker())
+        created, passes = await asyncio.gather(_stream(committer, stop_at), worker())
     finally:
         await committer.stop()
     # Then it got a step in every 0.25 s or so (not one per loop turn, and not none at all)
@@ -109,17 +111,11 @@ async def test_many_background_waiters_go_one_at_a_time_in_a_burst_and_all_toget
     try:
         stop_at = loop.time() + 0.8
 
-        async def stream() -> None:
-            n = 0
-            while loop.time() < stop_at:
-                await committer.create(NewTicket(subject="s", body=f"burst {n}"))
-                n += 1
-
         async def waiter() -> float:
             await committer.lull(spacing=0.25)
             return loop.time()
 
-        burst = asyncio.create_task(stream())
+        burst = asyncio.create_task(_stream(committer, stop_at))
         await asyncio.sleep(0.05)
         await committer.lull(spacing=0.25)  # takes the burst's first turn at once
         given_up = asyncio.create_task(committer.lull(spacing=0.25))  # first in line, then cancelled
