@@ -25,6 +25,12 @@ class _HostLoopThread(EventLoopThread):
         self.logger = logger
         self.interrupt_check_ival = 0.1
 
+    def run_coroutine(self, coro: Any) -> Any:
+        if not self.loop.is_running():  # intake is shutting down: the sweeper rings for this ticket later
+            coro.close()  # (Dramatiq would raise without closing it: "coroutine was never awaited")
+            raise RuntimeError("the host event loop is not running")
+        return super().run_coroutine(coro)
+
 
 class HostLoop(Middleware):
     """Run async actors on the given loop, so the embedded worker shares intake's engine and locks."""
