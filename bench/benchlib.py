@@ -4,6 +4,7 @@ counting tickets, percentiles."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import statistics
 import subprocess
@@ -32,6 +33,12 @@ def cpu_times() -> tuple[int, int]:
     """(all, steal) jiffies of the machine so far: steal is time the hypervisor gave our vCPUs to others."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(fields), fields[7]
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def steal_percent(before: tuple[int, int], after: tuple[int, int]) -> float:

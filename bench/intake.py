@@ -8,7 +8,8 @@ Needs `wrk` (apt-get install wrk). Prints requests/s and p50/p99 latency for bot
 ratio, and checks that every 2xx answer left a committed ticket in the database. In embedded mode
 the in-process pipeline yields to intake during the burst (storage.batching.GroupCommitter.lull);
 the last line says how many tickets it left waiting and how fast it then works through them.
-The steal column is the share of CPU time the hypervisor gave other guests during each run: on a
+CPU us/req is the server process's CPU time (user + system) per answered request: steadier than
+req/s when the machine is noisy. The steal column is the share of CPU time the hypervisor gave other guests during each run: on a
 shared VM, runs with more than a few percent of steal are not comparable with quiet ones.
 """
 
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import count_tickets, cpu_times, free_port, steal_percent, wait_http
+from benchlib import count_tickets, cpu_times, free_port, process_cpu, steal_percent, wait_http
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -83,10 +84,12 @@ def main() -> None:
         time.sleep(1)
         before = count_tickets(database_url)
         results = {}
-        for name, url in (("bare aiohttp", f"http://127.0.0.1:{bare_port}/v1/tickets"),
-                          ("switchboard", f"http://127.0.0.1:{port}/v1/tickets")):
+        for name, url, process in (("bare aiohttp", f"http://127.0.0.1:{bare_port}/v1/tickets", bare),
+                                   ("switchboard", f"http://127.0.0.1:{port}/v1/tickets", server)):
             wrk(url, duration=2, connections=args.connections)  # warm up
+            cpu = process_cpu(process.pid)
             results[name] = wrk(url, duration=args.duration, connections=args.connections)
+            results[name]["cpu_us"] = 1e6 * (process_cpu(process.pid) - cpu) / max(results[name]["requests"], 1)
         stored = count_tickets(database_url) - before
         if not args.redis:  # the embedded pipeline deferred its work during the burst; how fast it catches up
             waiting = count_tickets(database_url, status="received")
@@ -98,9 +101,10 @@ def main() -> None:
             process.wait()
     mode = ("PostgreSQL" if args.postgres else "SQLite") + (" + Redis" if args.redis else " embedded")
     print(f"mode: {mode}; {args.connections} connections, {args.duration}s, wrk -t2; {os.cpu_count()} cores")
-    print(f"{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}{'steal %':>9}")
+    print(f"{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}{'steal %':>9}{'CPU us/req':>12}")
     for name, r in results.items():
-        print(f"{name:<14}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}{r['steal']:>9.1f}")
+        print(f"{name:<14}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}{r['steal']:>9.1f}"
+              f"{r['cpu_us']:>12.0f}")
     sb, base = results["switchboard"], results["bare aiohttp"]
     print(f"switchboard / bare throughput: {sb['rps'] / base['rps']:.0%}")
     # The warm-up run's tickets count too; every 2xx must have left a committed row.
