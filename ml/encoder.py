@@ -18,6 +18,7 @@ torch `quantize_dynamic` was rejected for the same batch dependence (cosine 0.92
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -97,10 +98,18 @@ class _SortedBatches:
         return out
 
 
+def _skip_preprocess_hint(record: logging.LogRecord) -> bool:
+    """quantize_dynamic advises, on the root logger at every start, a pre-processing step we do not use."""
+    return not record.getMessage().startswith("Please consider to run pre-processing before quantization")
+
+
 def _quantized(source: Path) -> bytes:
     """`source` with its MatMuls dynamically quantized (per-channel int8 weights) by onnxruntime."""
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if _skip_preprocess_hint not in logging.getLogger().filters:
+        logging.getLogger().addFilter(_skip_preprocess_hint)
 
     with tempfile.TemporaryDirectory(prefix="switchboard-onnx-") as tmp:
         folded, quantized = Path(tmp) / "folded.onnx", Path(tmp) / "int8.onnx"
