@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from storage.batching import GroupCommitter
 from storage.errors import IdempotencyMismatch
 from storage.models import IdempotencyKey, Ticket, TicketEvent
-from storage.tickets import Idempotency, NewTicket
+from storage.tickets import Idempotency, NewTicket, create_ticket
 
 
 async def _count(db, model) -> int:  # type: ignore[no-untyped-def]
@@ -132,3 +132,52 @@ async def test_many_background_waiters_go_one_at_a_time_in_a_burst_and_all_toget
     assert 2 <= len(during) <= 3, sorted(released)
     # ... and the rest together once the stream stops
     assert max(released) - stop_at < 0.2, sorted(released)
+
+
+async def test_a_batched_ticket_reads_back_exactly_like_one_written_through_the_orm(db):
+    # Given the same request written once by the ORM path and, alone and in a batch, by the committer
+    new = NewTicket(subject="Refund", body="Charged twice", channel="slack", requester_id="c-1",
+                    requester_name="Kim", requester_email="kim@example.com", language="de",
+                    topics=["billing", "refund"], sensitive=True, budget=12.5, sla_minutes=30,
+                    metadata={"plan": "pro", "seats": 3, "nested": {"ok": True}}, actor="U1")
+    reference, _ = await create_ticket(db, new)
+    committer = GroupCommitter(db)
+    committer.start()
+    try:
+        receipts = await asyncio.gather(*(committer.create(new) for _ in range(5)))
+    finally:
+        await committer.stop()
+    columns = [c.key for c in Ticket.__mapper__.column_attrs if c.key not in ("id", "created_at", "updated_at")]
+
+    async def read(ticket_id: str) -> tuple[dict, list]:  # type: ignore[type-arg]
+        async with db.read() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            events = list(await session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)))
+        assert ticket.created_at.tzinfo is not None and ticket.created_at == ticket.updated_at
+        return ({c: getattr(ticket, c) for c in columns},
+                [(e.type, e.actor, e.channel, e.from_status, e.to_status, e.data, e.ts == ticket.created_at)
+                 for e in events])
+
+    # Then every column and the created event read back the same (JSON as JSON, aware timestamps)
+    expected = await read(reference.id)
+    assert expected[0]["topics"] == ["billing", "refund"] and expected[0]["meta"]["nested"] == {"ok": True}
+    for receipt, created in receipts:
+        assert created
+        assert await read(receipt.id) == expected
+
+
+async def test_a_batch_that_fails_leaves_no_ticket_and_no_event_and_fails_every_caller(db, monkeypatch):
+    # Given four tickets committed in one batch, two of which would get the same id
+    ids = iter(["T-AAAAAAAAAA", "T-SAMESAMESA", "T-SAMESAMESA", "T-BBBBBBBBBB"])
+    monkeypatch.setattr("storage.tickets.new_ticket_id", lambda: next(ids))
+    committer = GroupCommitter(db)
+    committer.start()
+    try:
+        outcomes = await asyncio.gather(*(committer.create(NewTicket(subject="s", body=f"b{n}")) for n in range(4)),
+                                        return_exceptions=True)
+    finally:
+        await committer.stop()
+    # Then every caller hears the failure, and nothing of the batch was written
+    assert committer.batches == 0 and all(isinstance(o, Exception) for o in outcomes), outcomes
+    assert await _count(db, Ticket) == 0
+    assert await _count(db, TicketEvent) == 0
