@@ -59,7 +59,12 @@ async def _each(ticket_ids: list[str], step) -> list[str]:  # type: ignore[no-un
 @dramatiq.actor(queue_name="ml", **_FAST)
 @_in_background
 async def triage_tickets(ticket_ids: list[str]) -> None:
-    if triaged := await _each(ticket_ids, pipeline.triage):
+    waiting = await pipeline.received(current(), ticket_ids)  # one read for the message's tickets
+
+    async def step(rt: Any, ticket_id: str) -> bool:
+        return await pipeline.triage(rt, ticket_id, loaded=waiting[ticket_id])
+
+    if triaged := await _each(list(waiting), step):
         route_tickets.send(triaged)
 
 
@@ -67,8 +72,11 @@ async def triage_tickets(ticket_ids: list[str]) -> None:
 @_in_background
 async def route_tickets(ticket_ids: list[str]) -> None:
     # One at a time: each decision reads the loads the previous one left.
+    read = await pipeline.read_tickets(current(), ticket_ids)  # one read; each decision re-reads the loads
     for ticket_id in ticket_ids:
-        routed = await pipeline.route(current(), ticket_id)
+        if ticket_id not in read:
+            continue
+        routed = await pipeline.route(current(), ticket_id, ticket=read[ticket_id])
         if routed.changed:
             notify_ticket.send(ticket_id, routed.outcome)
 

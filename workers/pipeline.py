@@ -14,7 +14,7 @@ from ml.baseline import FALLBACK
 from storage import tickets as store
 from storage.agents import find_customer, get_agent, list_agents
 from storage.errors import AtCapacity, Conflict, NotFound
-from storage.models import Agent, Ticket, utcnow
+from storage.models import Agent, Customer, Ticket, utcnow
 from storage.states import PIPELINE, Action, TicketStatus
 from workers import metrics
 from workers.routing import AgentProfile, Decision, Need, best_ticket_for, decide
@@ -52,15 +52,36 @@ def need_of(ticket: Ticket) -> Need:
     )
 
 
-async def triage(rt: Runtime, ticket_id: str) -> bool:
-    """Triage a received ticket; False when there was nothing to do (already triaged, gone)."""
-    try:
-        ticket = await store.get_ticket(rt.db, ticket_id)
-    except NotFound:
-        return False
-    if ticket.status != TicketStatus.RECEIVED:
-        return False
-    customer = await find_customer(rt.db, ticket.requester_id)
+Loaded = tuple[Ticket, Customer | None]
+
+
+async def received(rt: Runtime, ticket_ids: list[str]) -> dict[str, Loaded]:
+    """The tickets among `ticket_ids` still waiting for triage, with their requesters, in one read."""
+    async with rt.db.read() as session:
+        tickets = list(await session.scalars(
+            select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status == TicketStatus.RECEIVED)))
+        requesters = {t.requester_id for t in tickets if t.requester_id}
+        customers = ({c.id: c for c in await session.scalars(select(Customer).where(Customer.id.in_(requesters)))}
+                     if requesters else {})
+    return {t.id: (t, customers.get(t.requester_id or "")) for t in tickets}
+
+
+async def triage(rt: Runtime, ticket_id: str, *, loaded: Loaded | None = None) -> bool:
+    """Triage a received ticket; False when there was nothing to do (already triaged, gone).
+
+    `loaded`: the ticket and its requester as `received()` read them (a message's tickets are
+    read together); without it they are read here.
+    """
+    if loaded is None:
+        try:
+            ticket = await store.get_ticket(rt.db, ticket_id)
+        except NotFound:
+            return False
+        if ticket.status != TicketStatus.RECEIVED:
+            return False
+        customer = await find_customer(rt.db, ticket.requester_id)
+    else:
+        ticket, customer = loaded
     request = TriageRequest(
         text=f"{ticket.subject}\n{ticket.body}".strip(),
         vip=customer is not None and customer.tier == "vip",
@@ -132,12 +153,22 @@ async def _place(rt: Runtime, ticket: Ticket, decision: Decision) -> Routed | No
     return None
 
 
-async def route(rt: Runtime, ticket_id: str) -> Routed:
-    """Route a triaged (or re-route a queued) ticket: assigned to the best free agent, else queued."""
-    try:
-        ticket = await store.get_ticket(rt.db, ticket_id)
-    except NotFound:
-        return Routed("missing")
+async def read_tickets(rt: Runtime, ticket_ids: list[str]) -> dict[str, Ticket]:
+    """The tickets among `ticket_ids` that exist, in one read."""
+    async with rt.db.read() as session:
+        return {t.id: t for t in await session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))}
+
+
+async def route(rt: Runtime, ticket_id: str, *, ticket: Ticket | None = None) -> Routed:
+    """Route a triaged (or re-route a queued) ticket: assigned to the best free agent, else queued.
+
+    `ticket`: as read earlier (`read_tickets`); if it changed since, the guarded update notices.
+    """
+    if ticket is None:
+        try:
+            ticket = await store.get_ticket(rt.db, ticket_id)
+        except NotFound:
+            return Routed("missing")
     if ticket.status not in (TicketStatus.TRIAGED, TicketStatus.QUEUED):
         return Routed(ticket.status, ticket.assignee_id)
     agents = [profile(a) for a in await list_agents(rt.db, active_only=True)]
