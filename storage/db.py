@@ -32,6 +32,11 @@ def background() -> Iterator[None]:
         _BACKGROUND.reset(token)
 
 
+def _asks_ahead(ahead: bool | None) -> bool:
+    """Whether a write goes ahead of background ones: as asked, else unless inside `background()`."""
+    return not _BACKGROUND.get() if ahead is None else ahead
+
+
 def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
     engine = create_async_engine(url, connect_args={"timeout": 30})
     _configure_sqlite(engine.sync_engine, begin=begin)
@@ -72,7 +77,7 @@ class WriterLock:
     @asynccontextmanager
     async def hold(self, *, ahead: bool | None = None) -> AsyncIterator[None]:
         """Hold the lock; `ahead` by default for any writer outside `background()`."""
-        await self._acquire(not _BACKGROUND.get() if ahead is None else ahead)
+        await self._acquire(_asks_ahead(ahead))
         try:
             yield
         finally:
@@ -133,10 +138,16 @@ class Database:
         # Awaited by each background write before it asks for the writer (see `background()`).
         self.background_gate: Callable[[], Awaitable[None]] | None = None
 
-    async def _gate(self, ahead: bool | None) -> None:
-        in_background = _BACKGROUND.get() if ahead is None else not ahead
-        if in_background and self.background_gate is not None:
+    @asynccontextmanager
+    async def _turn(self, ahead: bool | None) -> AsyncIterator[None]:
+        """A writer's turn: background writes first pass the gate; on SQLite, the writer lock is held."""
+        if not _asks_ahead(ahead) and self.background_gate is not None:
             await self.background_gate()
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock.hold(ahead=ahead):
+            yield
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,14 +160,8 @@ class Database:
         On SQLite, writes someone is waiting on (`ahead`; by default any write outside
         `background()`) go before the background writes queued for the lock.
         """
-        await self._gate(ahead)
-        if self._write_lock is None:
-            async with self._write_sessions() as session, session.begin():
-                yield session
-            return
-        async with self._write_lock.hold(ahead=ahead):
-            async with self._write_sessions() as session, session.begin():
-                yield session
+        async with self._turn(ahead), self._write_sessions() as session, session.begin():
+            yield session
 
     async def run_write(self, work: Callable[[Connection], T], *, ahead: bool | None = None) -> T:
         """Run `work(connection)` inside one write transaction (Core statements), committed if it returns.
@@ -165,12 +170,10 @@ class Database:
         wake-up per transaction rather than one per statement; on PostgreSQL it runs on the
         async engine through `run_sync`.
         """
-        await self._gate(ahead)
-        if self._sync_write_engine is None:
-            async with self.write_engine.begin() as conn:
-                return await conn.run_sync(work)
-        assert self._write_lock is not None
-        async with self._write_lock.hold(ahead=ahead):
+        async with self._turn(ahead):
+            if self._sync_write_engine is None:
+                async with self.write_engine.begin() as conn:
+                    return await conn.run_sync(work)
             return await asyncio.to_thread(self._run_sync_write, work)
 
     def _run_sync_write(self, work: Callable[[Connection], T]) -> T:
