@@ -12,7 +12,7 @@ from sqlalchemy import or_, select, update
 from ml import TriageRequest
 from ml.baseline import FALLBACK
 from storage import tickets as store
-from storage.agents import find_customer, get_agent, list_agents
+from storage.agents import get_agent, list_agents
 from storage.errors import AtCapacity, Conflict, NotFound
 from storage.models import Agent, Customer, Ticket, utcnow
 from storage.states import PIPELINE, Action, TicketStatus
@@ -70,18 +70,11 @@ async def triage(rt: Runtime, ticket_id: str, *, loaded: Loaded | None = None) -
     """Triage a received ticket; False when there was nothing to do (already triaged, gone).
 
     `loaded`: the ticket and its requester as `received()` read them (a message's tickets are
-    read together); without it they are read here.
+    read together); without it they are read here, the same way.
     """
-    if loaded is None:
-        try:
-            ticket = await store.get_ticket(rt.db, ticket_id)
-        except NotFound:
-            return False
-        if ticket.status != TicketStatus.RECEIVED:
-            return False
-        customer = await find_customer(rt.db, ticket.requester_id)
-    else:
-        ticket, customer = loaded
+    if loaded is None and (loaded := (await received(rt, [ticket_id])).get(ticket_id)) is None:
+        return False
+    ticket, customer = loaded
     request = TriageRequest(
         text=f"{ticket.subject}\n{ticket.body}".strip(),
         vip=customer is not None and customer.tier == "vip",
