@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake.http import query_int
+from intake.http import json_response, query_int
 from intake.schemas import event_json
 from intake.state import SERVICES, services
 from storage import tickets as store
@@ -99,7 +99,7 @@ async def recent(request: web.Request) -> web.Response:
     rows = await store.recent_events(services(request).runtime.db,
                                      after_id=query_int(request, "after", default=0, lo=0, hi=MAX_EVENT_ID),
                                      limit=query_int(request, "limit", default=100, lo=1, hi=1000))
-    return web.json_response({"events": [event_json(e) for e in rows]})
+    return json_response({"events": [event_json(e) for e in rows]})
 
 
 async def stream(request: web.Request) -> web.WebSocketResponse:

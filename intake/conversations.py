@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
-from intake.http import ApiError, read_json
+from intake.http import ApiError, json_response, read_json
 from intake.schemas import Requester, Strict, language_code
 from intake.state import services
 from storage import conversations as convs
@@ -75,7 +75,7 @@ async def add_messages(request: web.Request) -> web.Response:
     conv_id = conversation_id(request)
     packets = packets_of(await read_json(request))
     stored = await convs.add_packets(services(request).runtime.db, conv_id, packets)
-    return web.json_response({
+    return json_response({
         "conversation_id": conv_id,
         "status": stored.conversation.status,
         "created": stored.created,
@@ -98,7 +98,7 @@ async def end(request: web.Request) -> web.Response:
                       requester_name=requester.name if requester else None,
                       requester_email=requester.email if requester else None)
     ticket, created = await finish(services(request).runtime, conv_id, closing)
-    return web.json_response(
+    return json_response(
         {"conversation_id": conv_id, "status": str(convs.ConversationStatus.TICKETED),
          "ticket_id": ticket.id, "status_url": f"/v1/tickets/{ticket.id}"},
         status=202 if created else 200, headers={"Location": f"/v1/tickets/{ticket.id}"})
@@ -108,7 +108,7 @@ async def get(request: web.Request) -> web.Response:
     db = services(request).runtime.db
     conversation = await convs.get(db, conversation_id(request))
     packets = await convs.transcript(db, conversation.id)
-    return web.json_response({
+    return json_response({
         "id": conversation.id, "status": conversation.status, "ticket_id": conversation.ticket_id,
         "packets": [{"seq": p.seq, "speaker": p.speaker, "text": p.text,
                      "ts": p.ts.isoformat() if p.ts else None} for p in packets],

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_lat
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from intake.http import json_response
 from intake.state import Services, services
 from storage import tickets as store
 from storage.states import TicketStatus
@@ -21,7 +22,7 @@ DOORBELL_FAILURES = Gauge("switchboard_broker_send_failures", "Messages the brok
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -44,7 +45,7 @@ async def readyz(request: web.Request) -> web.Response:
     triage = svc.runtime.triage
     checks["model"] = "fallback (keyword baseline)" if triage.degraded else f"ok ({triage.model_name})"
     ready = checks["database"] == "ok" and checks["broker"].startswith("ok")
-    return web.json_response({"status": "ready" if ready else "not_ready", "checks": checks},
+    return json_response({"status": "ready" if ready else "not_ready", "checks": checks},
                              status=200 if ready else 503)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field, StringConstraints, field_validator
 
-from intake.http import ApiError, parse
+from intake.http import ApiError, json_response, parse
 from intake.schemas import Id, Strict, language_code
 from intake.state import services
 from storage import tickets as store
@@ -50,7 +50,7 @@ async def route(request: web.Request) -> web.Response:
     body = await parse(request, RouteIn)
     customer = await find_customer(svc.runtime.db, body.user_id)
     if body.user_id and customer is None:
-        return web.json_response(answer("user_not_found", reason=[f"no customer with id {body.user_id}"]))
+        return json_response(answer("user_not_found", reason=[f"no customer with id {body.user_id}"]))
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 255:
         raise ApiError(422, "validation_error", "Idempotency-Key is longer than 255 characters")
@@ -69,7 +69,7 @@ async def route(request: web.Request) -> web.Response:
         metadata=body.metadata, actor=body.user_id,
     )
     done = await dispatch(svc.runtime, new, idempotency=idem)
-    return web.json_response(answer(done.status, ticket_id=done.ticket.id, agent_id=done.agent_id,
+    return json_response(answer(done.status, ticket_id=done.ticket.id, agent_id=done.agent_id,
                                     score=done.score, current_load=done.current_load, reason=done.reason))
 
 

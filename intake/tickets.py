@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from intake.http import ApiError, _validation_details, parse, query_float, query_int, read_json
+from intake.http import ApiError, _validation_details, json_response, parse, query_float, query_int, read_json
 from intake.schemas import ActionIn, AgentRef, TicketIn, TicketPatch, TriageIn, event_json, ticket_json
 from intake.state import services
 from ml import TriageRequest, urgency_label
@@ -42,7 +42,7 @@ def new_ticket(body: TicketIn, *, channel: str = "api", actor: str | None = None
 
 def accepted(request: web.Request, ticket: Any, created: bool) -> web.Response:
     body = {"id": ticket.id, "status": ticket.status, "status_url": f"/v1/tickets/{ticket.id}"}
-    return web.json_response(body, status=202 if created else 200,
+    return json_response(body, status=202 if created else 200,
                               headers={"Location": f"/v1/tickets/{ticket.id}"})
 
 
@@ -88,12 +88,12 @@ async def create_batch(request: web.Request) -> web.Response:
         svc.runtime.ring(ticket.id)
     accepted_items = [{"index": index, "id": t.id, "status": t.status}
                       for (index, _), t in zip(good, created, strict=True)]
-    return web.json_response({"accepted": accepted_items, "rejected": rejected}, status=202)
+    return json_response({"accepted": accepted_items, "rejected": rejected}, status=202)
 
 
 async def get(request: web.Request) -> web.Response:
     ticket = await store.get_ticket(services(request).runtime.db, request.match_info["id"])
-    return web.json_response(ticket_json(ticket))
+    return json_response(ticket_json(ticket))
 
 
 async def list_(request: web.Request) -> web.Response:
@@ -112,7 +112,7 @@ async def list_(request: web.Request) -> web.Response:
         limit=query_int(request, "limit", default=50, lo=1, hi=200),
         cursor=request.query.get("cursor") or None,
     )
-    return web.json_response({"items": [ticket_json(t) for t in items], "next_cursor": cursor})
+    return json_response({"items": [ticket_json(t) for t in items], "next_cursor": cursor})
 
 
 async def patch(request: web.Request) -> web.Response:
@@ -125,7 +125,7 @@ async def patch(request: web.Request) -> web.Response:
     ticket = await store.edit_ticket(svc.runtime.db, request.match_info["id"], changes,
                                      actor=body.agent_id, derived=derived)
     svc.runtime.notify(ticket.id, "edited")
-    return web.json_response(ticket_json(ticket))
+    return json_response(ticket_json(ticket))
 
 
 def action_handler(action: Action) -> Any:
@@ -133,7 +133,7 @@ def action_handler(action: Action) -> Any:
         body = await parse(request, ActionIn)
         ticket = await pipeline.perform(services(request).runtime, request.match_info["id"], action,
                                         agent_id=body.agent_id, note=body.note)
-        return web.json_response(ticket_json(ticket))
+        return json_response(ticket_json(ticket))
 
     handler.__name__ = f"{action}_ticket"
     return handler
@@ -141,13 +141,13 @@ def action_handler(action: Action) -> Any:
 
 async def events(request: web.Request) -> web.Response:
     rows = await store.events(services(request).runtime.db, request.match_info["id"])
-    return web.json_response({"events": [event_json(e) for e in rows]})
+    return json_response({"events": [event_json(e) for e in rows]})
 
 
 async def queue(request: web.Request) -> web.Response:
     size, items = await store.waiting(services(request).runtime.db,
                                       limit=query_int(request, "limit", default=100, lo=1, hi=500))
-    return web.json_response({"size": size, "items": [ticket_json(t) for t in items]})
+    return json_response({"size": size, "items": [ticket_json(t) for t in items]})
 
 
 async def queue_next(request: web.Request) -> web.Response:
@@ -157,14 +157,14 @@ async def queue_next(request: web.Request) -> web.Response:
     if ticket is None:
         return web.Response(status=204)
     svc.runtime.notify(ticket.id, "claim")
-    return web.json_response(ticket_json(ticket))
+    return json_response(ticket_json(ticket))
 
 
 async def triage(request: web.Request) -> web.Response:
     body = await parse(request, TriageIn)
     result = await services(request).runtime.triage.triage(
         TriageRequest(text=body.text, vip=body.vip, language=body.language))
-    return web.json_response(result.as_dict())
+    return json_response(result.as_dict())
 
 
 def register(app: web.Application) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from aiohttp import web
 from pydantic import Field
 
-from intake.http import parse
+from intake.http import json_response, parse
 from intake.schemas import Id, Strict, ticket_json
 from intake.state import services
 from storage import sla as timers
@@ -24,7 +24,7 @@ async def snooze(request: web.Request) -> web.Response:
     now = utcnow()
     ticket = await timers.snooze(services(request).runtime.db, request.match_info["id"],
                                  until=now + timedelta(minutes=body.minutes), actor=body.agent_id, now=now)
-    return web.json_response(ticket_json(ticket))
+    return json_response(ticket_json(ticket))
 
 
 def register(app: web.Application) -> None:

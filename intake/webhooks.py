@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import orjson
 from aiohttp import web
 
 from intake.forms import MISSING, FormSource, as_text, first, load_sources
-from intake.http import ApiError, check_storable
+from intake.http import ApiError, check_storable, decode_json, json_response
 from intake.schemas import language_code
 from intake.state import SERVICES, services
 from intake.tickets import accepted
@@ -65,10 +64,7 @@ def payload(request: web.Request, raw: bytes) -> dict[str, Any]:
     """The body as a mapping: a JSON object, or form fields (a repeated field becomes a list)."""
     kind = request.content_type
     if kind in JSON_TYPES or kind.endswith("+json"):
-        try:
-            data = orjson.loads(raw)  # refuses NaN/Infinity (no JSONB column takes them) and lone surrogates
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
+        data = decode_json(raw)
         if not isinstance(data, dict):
             raise ApiError(422, "validation_error", "the body must be a JSON object")
         return data
@@ -148,7 +144,7 @@ async def list_sources(request: web.Request) -> web.Response:
               "ready": s.enabled and s.secret is not None, "signature_header": s.signature.header,
               "description": s.description}
              for s in sorted(request.app[FORMS].by_name.values(), key=lambda s: s.name)]
-    return web.json_response({"sources": items})
+    return json_response({"sources": items})
 
 
 def register(app: web.Application) -> None:

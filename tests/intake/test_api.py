@@ -139,6 +139,16 @@ async def test_triage_endpoint_stores_nothing(app):
     assert await counts(app) == before
 
 
+async def test_json_answers_carry_what_was_stored_even_integers_beyond_64_bits(app):
+    # Answers are encoded with orjson, which refuses integers past 64 bits; JSON itself does not.
+    metadata = {"order": 2**70 + 1, "ratio": 0.5, "nested": {"ok": True}}
+    created = await app.post("/v1/tickets", {"body": "a big order number", "metadata": metadata})
+    assert created.status == 202, await created.text()
+    ticket = await app.client.get(f"/v1/tickets/{(await created.json())['id']}")
+    assert ticket.status == 200, await ticket.text()
+    assert (await ticket.json())["metadata"] == metadata
+
+
 BAD_REQUESTS = [
     # (method, path, kwargs, status, code)
     ("post", "/v1/tickets", {"data": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "malformed_json"),
