@@ -1,11 +1,17 @@
 """Triage throughput through `TriageService`: one caller at a time vs many concurrent callers, and peak RSS.
 
     python bench/triage.py [--kind auto|torch] [--tickets 1000] [--callers 64] [--threads N]
+    python bench/triage.py --sweep             # what one forward pass over B tickets would cost
 
 Texts are the committed hand-labeled tickets and banking77 queries, paired up to ticket length
 (~25-30 words). One run measures, in order: load time, batch 1 (a single caller awaiting each
 ticket, with the default 10 ms gather window and with none), batched (N concurrent callers), then
 the process's peak RSS. Results also go to bench/results/triage.json (not committed).
+
+`--sweep` answers a different question: how much cheaper a ticket gets when B tickets share one
+forward pass of the encoder on one thread (texts sorted by length, as the encoder pads). The
+served int8 model runs each ticket alone (ml/encoder.py says why), so batching there only
+spreads tickets over the cores; the sweep shows what sharing passes would have won.
 """
 
 from __future__ import annotations
@@ -110,6 +116,21 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def sweep(kind: str, sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32), count: int = 256) -> dict[str, object]:
+    """Encoder milliseconds per ticket when `size` tickets share one forward pass, on one thread."""
+    from ml.encoder import OnnxEncoder, TorchEncoder
+
+    encoder = (TorchEncoder if kind == "torch" else OnnxEncoder)(threads=1)
+    texts = sorted(ticket_texts(count), key=len)
+    per_ticket = {}
+    for size in (sizes[0], *sizes):  # the first size twice: its first round warms the arenas up
+        started = time.perf_counter()
+        for start in range(0, count, size):
+            encoder._chunk(texts[start:start + size])  # one forward pass, whatever sub_batch says
+        per_ticket[f"batch_{size}_ms_per_ticket"] = round((time.perf_counter() - started) / count * 1000, 2)
+    return {"model": encoder.name, "threads": 1, "tickets": count, **per_ticket}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", default="auto", choices=("auto", "onnx", "torch"))
@@ -118,12 +139,14 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None, help="model threads (default: all cores)")
     parser.add_argument("--max-wait", type=float, default=MAX_WAIT, help="gather window in seconds")
-    result = asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--sweep", action="store_true", help="encoder cost per ticket by forward-pass size")
+    args = parser.parse_args()
+    result = sweep(args.kind) if args.sweep else asyncio.run(run(args))
     for key, value in result.items():
         print(f"{key:>26}: {value}")
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / "triage.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / ("triage_sweep.json" if args.sweep else "triage.json")).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
