@@ -47,7 +47,7 @@ class _Protocol:
 
 def _switchboard_app() -> Any:
     os.environ.update(DATABASE_URL=f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/cost.db",
-                      TRIAGE_MODEL="keyword", AGENTS_FILE="demo", LOG_LEVEL="WARNING")
+                      TRIAGE_MODEL="keyword", AGENTS_FILE="demo")
     from intake.app import create_app
     from storage import tickets as store
     from storage.config import get_settings
