@@ -6,8 +6,9 @@ use). Nothing is fetched from a hub; HF_HUB_OFFLINE is forced before transformer
 
 What is served (measured on this 2-core box, see ml/README.md): that export only *stores* int8;
 onnxruntime turns the weights back into fp32 at load and multiplies in fp32 (~11.5 ms per ticket
-on one core). At load we rebuild it with onnxruntime's own dynamic quantization (per-channel int8
-weights, int8 products: VNNI/AVX2 kernels), ~6 ms per ticket, vectors within cosine ~0.99 of it.
+on one core). At load we rebuild it with onnxruntime's own dynamic quantization (per-channel 7-bit
+weights, int8 products: VNNI/AVX2 kernels, exact and so alike on both), ~6-9 ms per ticket, vectors
+within cosine ~0.99 of it.
 Dynamic quantization scales activations per run, so a ticket's vector would depend on what shared
 its batch (cosine 0.98 alone vs in a batch of 4); each ticket therefore runs alone, and a batch is
 spread over one single-threaded run per core. The conversion is deterministic for the pinned
@@ -104,7 +105,7 @@ def _skip_preprocess_hint(record: logging.LogRecord) -> bool:
 
 
 def _quantized(source: Path) -> bytes:
-    """`source` with its MatMuls dynamically quantized (per-channel int8 weights) by onnxruntime."""
+    """`source` with its MatMuls dynamically quantized (per-channel 7-bit int8 weights) by onnxruntime."""
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
