@@ -157,11 +157,8 @@ async def route(rt: Runtime, ticket_id: str, *, ticket: Ticket | None = None) ->
 
     `ticket`: as read earlier (`read_tickets`); if it changed since, the guarded update notices.
     """
-    if ticket is None:
-        try:
-            ticket = await store.get_ticket(rt.db, ticket_id)
-        except NotFound:
-            return Routed("missing")
+    if ticket is None and (ticket := (await read_tickets(rt, [ticket_id])).get(ticket_id)) is None:
+        return Routed("missing")
     if ticket.status not in (TicketStatus.TRIAGED, TicketStatus.QUEUED):
         return Routed(ticket.status, ticket.assignee_id)
     agents = [profile(a) for a in await list_agents(rt.db, active_only=True)]
