@@ -8,10 +8,10 @@ Texts are the committed hand-labeled tickets and banking77 queries, paired up to
 ticket, with the default 10 ms gather window and with none), batched (N concurrent callers), then
 the process's peak RSS. Results also go to bench/results/triage.json (not committed).
 
-`--sweep` answers a different question: how much cheaper a ticket gets when B tickets share one
-forward pass of the encoder on one thread (texts sorted by length, as the encoder pads). The
-served int8 model runs each ticket alone (ml/encoder.py says why), so batching there only
-spreads tickets over the cores; the sweep shows what sharing passes would have won.
+`--sweep` answers a narrower question: how much cheaper a ticket gets when B tickets share one
+forward pass of the encoder on one thread (all texts sorted by length first, so passes pad
+little). The service sorts only within a gathered batch and passes `OnnxEncoder.sub_batch` at a
+time over one thread per core.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m ml prepare|train|evaluate|crosscheck`: rebuild the data subsets or the heads, or measure them."""
+"""`python -m ml prepare|calibrate|train|evaluate|crosscheck`: rebuild the data, ranges or heads, or measure them."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     prep = sub.add_parser("prepare", help="sample the public data in shared/data into ml/data/")
     prep.add_argument("shared", nargs="?", type=Path, default=SHARED_DATA)
+    sub.add_parser("calibrate", help="measure the int8 encoder's activation ranges on training rows")
     tr = sub.add_parser("train", help="fit the heads on ml/data/ and write ml/heads/")
     tr.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
     ev = sub.add_parser("evaluate", help="macro-F1, per-class recall and urgency AUROC on a labeled file")
@@ -30,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
 
         for name, count in prepare(args.shared).items():
             print(f"{name}: {count} rows")
+    elif args.command == "calibrate":
+        from ml.datasets import calibration_rows
+        from ml.encoder import calibrate
+
+        rows = calibration_rows()
+        print(f"activation ranges from {len(rows)} training rows written to {calibrate([r.text for r in rows])}")
     elif args.command == "train":
         from ml.encoder import load_encoder
         from ml.train import train

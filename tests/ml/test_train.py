@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ml.datasets import DATA, Example, training_pool
+from ml.datasets import DATA, Example, calibration_rows, training_pool
+from ml.encoder import CALIBRATION, calibrate
 from ml.heads import Heads
 from ml.model import ModelTriager
 from ml.train import _data_digest, fit, train
@@ -51,6 +53,20 @@ def test_committed_heads_were_trained_on_the_committed_data(triager: ModelTriage
     assert meta["data"] == _data_digest(DATA)
     assert meta["encoder"] == triager.encoder.name
     assert "it_tickets" not in meta["sources"]  # the cross-source set stays unseen
+
+
+def test_calibration_is_reproducible_from_the_committed_rows(tmp_path: Path) -> None:
+    # When `python -m ml calibrate` measures the activation ranges again / Then it writes the committed file
+    rebuilt = calibrate([r.text for r in calibration_rows()], out=tmp_path / "calibration.json")
+    ranges, committed = _ranges(rebuilt), _ranges(CALIBRATION)
+    assert ranges.keys() == committed.keys() and ranges  # every tensor a quantized MatMul reads or writes
+    # fp32 runs measure them, so another CPU's kernels may move the last bits; the file is what serves
+    np.testing.assert_allclose([ranges[k] for k in sorted(ranges)], [committed[k] for k in sorted(committed)], rtol=1e-5)
+
+
+def _ranges(path: Path) -> dict[str, tuple[float, float]]:
+    data = json.loads(path.read_text())["data"]
+    return {name: (t["lowest"]["data"][0], t["highest"]["data"][0]) for name, t in data.items()}
 
 
 @pytest.mark.slow
