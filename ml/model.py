@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import yaml
 from ml.encoder import Encoder
 from ml.heads import HEADS_DIR, Heads
 from ml.result import TriageRequest, TriageResult, urgency_label
-from ml.signals import FEATURE_NAMES, identify_language, lexicon_sentiment, text_signals
+from ml.signals import identify_language, lexicon_sentiment, signal_vector, text_signals
 
 MACROS_FILE = Path(__file__).with_name("macros.yaml")
 VIP_BOOST = 0.15  # no public text carries requester tier, so VIP is a rule on top of the learned S
@@ -26,20 +25,11 @@ def _lexicon(texts: Sequence[str]) -> np.ndarray:
     return np.array([lexicon_sentiment(t) for t in texts], dtype=np.float32).reshape(len(texts), 1)
 
 
-def _flags(found: Sequence[Sequence[str]]) -> np.ndarray:
-    """0/1 per FEATURE_NAMES for each text's found signals."""
-    rows = [[1.0 if name in names else 0.0 for name in FEATURE_NAMES] for names in found]
-    return np.array(rows, dtype=np.float32).reshape(len(found), len(FEATURE_NAMES))
-
-
 def urgency_features(
-    vectors: np.ndarray,
-    texts: Sequence[str],
-    lexicon: np.ndarray | None = None,
-    found: Sequence[Sequence[str]] | None = None,
+    vectors: np.ndarray, texts: Sequence[str], lexicon: np.ndarray | None = None
 ) -> np.ndarray:
     """[embedding | regex signal flags | lexicon sentiment]: what the urgency head reads."""
-    flags = _flags([text_signals(t) for t in texts] if found is None else found)
+    flags = np.array([signal_vector(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
     return np.hstack([vectors, flags, _lexicon(texts) if lexicon is None else lexicon])
 
 
@@ -74,8 +64,6 @@ class ModelTriager:
         self.macros = macros
         self.macro_vectors = encoder.encode([m.when for m in macros])
         self.macro_categories = np.array([m.category for m in macros])
-        # Runs the encoder while triage_batch reads the texts: the forward passes release the GIL.
-        self._encoding = ThreadPoolExecutor(1, thread_name_prefix="triage-encode")
         self.name = f"{encoder.name}+heads-{heads.meta.get('version', 'dev')}"
         trained_on = heads.meta.get("encoder")
         if trained_on and trained_on != encoder.name:
@@ -84,13 +72,10 @@ class ModelTriager:
 
     def triage_batch(self, requests: Sequence[TriageRequest]) -> list[TriageResult]:
         texts = [r.text for r in requests]
-        encoding = self._encoding.submit(self.encoder.encode, texts)
-        found = [text_signals(t) for t in texts]
-        lexicon = _lexicon(texts)
-        languages = [r.language or identify_language(r.text) for r in requests]
-        vectors = encoding.result()
+        vectors = self.encoder.encode(texts)
         proba = self.heads.category_proba(vectors)
-        urgency = self.heads.urgency(urgency_features(vectors, texts, lexicon, found))
+        lexicon = _lexicon(texts)
+        urgency = self.heads.urgency(urgency_features(vectors, texts, lexicon))
         sentiment = self.heads.sentiment(sentiment_features(vectors, texts, lexicon))
         macro_sim = vectors @ self.macro_vectors.T
         results = []
@@ -98,7 +83,7 @@ class ModelTriager:
             best = int(proba[i].argmax())
             category = self.heads.categories[best]
             confidence = float(proba[i, best])
-            signals = [SIGNAL_NAMES.get(s, s) for s in found[i]]
+            signals = [SIGNAL_NAMES.get(s, s) for s in text_signals(request.text)]
             if sentiment[i] < NEGATIVE_SENTIMENT:
                 signals.append("negative_sentiment")
             score = float(urgency[i])
@@ -115,7 +100,7 @@ class ModelTriager:
                     urgency=round(score, 3),
                     urgency_label=urgency_label(score),
                     sentiment=round(float(sentiment[i]), 3),
-                    language=languages[i],
+                    language=request.language or identify_language(request.text),
                     signals=tuple(signals),
                     suggested_reply=macro.reply,
                     model=self.name,

@@ -96,6 +96,12 @@ def text_signals(text: str) -> list[str]:
     return found
 
 
+def signal_vector(text: str) -> list[float]:
+    """0/1 per entry of FEATURE_NAMES, in that order."""
+    found = set(text_signals(text))
+    return [1.0 if name in found else 0.0 for name in FEATURE_NAMES]
+
+
 @cache
 def _vader() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
