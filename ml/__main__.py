@@ -32,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, count in prepare(args.shared).items():
             print(f"{name}: {count} rows")
     elif args.command == "calibrate":
-        from ml.datasets import calibration_rows
+        from ml.datasets import first_training_rows
         from ml.encoder import calibrate
 
-        rows = calibration_rows()
+        rows = first_training_rows(12)
         print(f"activation ranges from {len(rows)} training rows written to {calibrate([r.text for r in rows])}")
     elif args.command == "train":
         from ml.encoder import load_encoder

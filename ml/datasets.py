@@ -290,9 +290,12 @@ def training_pool() -> list[Example]:
     )
 
 
-def calibration_rows(per_group: int = 12) -> list[Example]:
-    """What the int8 encoder's activation ranges are measured on: the first `per_group` training rows
-    of each (source, category), so every source and category is seen and no held-out row is."""
+def first_training_rows(per_group: int) -> list[Example]:
+    """The first `per_group` training rows of each (source, category): every source and category, no held-out row.
+
+    The int8 encoder's activation ranges are measured on 12 of each (`python -m ml calibrate`);
+    the heads' reproducibility test fits on 8 of each.
+    """
     taken: dict[tuple[str, str], int] = {}
     rows = []
     for row in training_pool():

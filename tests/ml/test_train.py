@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml.datasets import DATA, Example, calibration_rows, training_pool
+from ml.datasets import DATA, Example, first_training_rows
 from ml.encoder import CALIBRATION, calibrate
 from ml.heads import Heads
 from ml.model import ModelTriager
@@ -20,14 +20,7 @@ REFERENCE = Path(__file__).with_name("data") / "tiny_heads"
 
 def tiny_subset() -> list[Example]:
     """A fixed, small training set: the first 8 training rows of each (source, category)."""
-    taken: dict[tuple[str, str], int] = {}
-    rows = []
-    for row in training_pool():
-        key = (row.source, row.category)
-        if row.split == "train" and taken.get(key, 0) < 8:
-            taken[key] = taken.get(key, 0) + 1
-            rows.append(row)
-    return rows
+    return first_training_rows(8)
 
 
 def assert_same_heads(a: Heads, b: Heads, atol: float) -> None:
@@ -57,7 +50,7 @@ def test_committed_heads_were_trained_on_the_committed_data(triager: ModelTriage
 
 def test_calibration_is_reproducible_from_the_committed_rows(tmp_path: Path) -> None:
     # When `python -m ml calibrate` measures the activation ranges again / Then it writes the committed file
-    rebuilt = calibrate([r.text for r in calibration_rows()], out=tmp_path / "calibration.json")
+    rebuilt = calibrate([r.text for r in first_training_rows(12)], out=tmp_path / "calibration.json")
     ranges, committed = _ranges(rebuilt), _ranges(CALIBRATION)
     assert ranges.keys() == committed.keys() and ranges  # every tensor a quantized MatMul reads or writes
     # fp32 runs measure them, so another CPU's kernels may move the last bits; the file is what serves
