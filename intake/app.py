@@ -93,7 +93,7 @@ def create_app(
         doorbell = Doorbell(in_thread=not settings.embedded)
         doorbell.start()
         runtime.doorbell = doorbell
-        committer = GroupCommitter(db)
+        committer = GroupCommitter(db, on_loop=settings.embedded)  # the only writer: no thread hop
         committer.start()
         runtime.committer = committer
         db.background_gate = committer.lull  # the pipeline, sweeper and SLA clock write in intake's lulls

@@ -163,17 +163,21 @@ class Database:
         async with self._turn(ahead), self._write_sessions() as session, session.begin():
             yield session
 
-    async def run_write(self, work: Callable[[Connection], T], *, ahead: bool | None = None) -> T:
+    async def run_write(
+        self, work: Callable[[Connection], T], *, ahead: bool | None = None, on_loop: bool = False
+    ) -> T:
         """Run `work(connection)` inside one write transaction (Core statements), committed if it returns.
 
         On SQLite the whole transaction runs in a worker thread, so a busy event loop costs one
-        wake-up per transaction rather than one per statement; on PostgreSQL it runs on the
-        async engine through `run_sync`.
+        wake-up per transaction rather than one per statement, or, with `on_loop`, right here on
+        the loop (see `GroupCommitter`); on PostgreSQL it runs on the async engine through `run_sync`.
         """
         async with self._turn(ahead):
             if self._sync_write_engine is None:
                 async with self.write_engine.begin() as conn:
                     return await conn.run_sync(work)
+            if on_loop:
+                return self._run_sync_write(work)
             return await asyncio.to_thread(self._run_sync_write, work)
 
     def _run_sync_write(self, work: Callable[[Connection], T]) -> T:

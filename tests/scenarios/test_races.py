@@ -61,6 +61,8 @@ async def test_two_hundred_tickets_over_ten_agents_never_overbook(app):
 
 
 async def test_same_idempotency_key_twenty_times_at_once_is_one_ticket(app):
+    # Given the embedded app, whose group commits write on its event loop (the database's only writer)
+    assert app.services.runtime.committer.on_loop
     # When the same request with the same key is sent 20 times concurrently
     responses = await asyncio.gather(*(
         app.post("/v1/tickets", {"body": "printer on fire"}, headers={"Idempotency-Key": "abc-123"})

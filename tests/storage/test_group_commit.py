@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.batching import GroupCommitter
@@ -18,9 +19,10 @@ async def _count(db, model) -> int:  # type: ignore[no-untyped-def]
         return int(await session.scalar(select(func.count()).select_from(model)))
 
 
-async def test_a_crowd_of_creations_commits_each_ticket_once_with_its_event(db):
+@pytest.mark.parametrize("on_loop", [False, True], ids=["writer-thread", "on-loop"])
+async def test_a_crowd_of_creations_commits_each_ticket_once_with_its_event(db, on_loop):
     # Given a committer and 400 callers at once: 300 plain tickets, and 20 keys each sent 5 times
-    committer = GroupCommitter(db, split_at=8)
+    committer = GroupCommitter(db, split_at=8, on_loop=on_loop)
     committer.start()
     try:
         plain = [committer.create(NewTicket(subject=f"s{i}", body=f"plain {i}")) for i in range(300)]
@@ -166,11 +168,12 @@ async def test_a_batched_ticket_reads_back_exactly_like_one_written_through_the_
         assert await read(receipt.id) == expected
 
 
-async def test_a_batch_that_fails_leaves_no_ticket_and_no_event_and_fails_every_caller(db, monkeypatch):
+@pytest.mark.parametrize("on_loop", [False, True], ids=["writer-thread", "on-loop"])
+async def test_a_batch_that_fails_leaves_no_ticket_and_no_event_and_fails_every_caller(db, monkeypatch, on_loop):
     # Given four tickets committed in one batch, two of which would get the same id
     ids = iter(["T-AAAAAAAAAA", "T-SAMESAMESA", "T-SAMESAMESA", "T-BBBBBBBBBB"])
     monkeypatch.setattr("storage.tickets.new_ticket_id", lambda: next(ids))
-    committer = GroupCommitter(db)
+    committer = GroupCommitter(db, on_loop=on_loop)
     committer.start()
     try:
         outcomes = await asyncio.gather(*(committer.create(NewTicket(subject="s", body=f"b{n}")) for n in range(4)),
