@@ -67,7 +67,7 @@ class ModelTriager:
         self.name = f"{encoder.name}+heads-{heads.meta.get('version', 'dev')}"
         trained_on = heads.meta.get("encoder")
         if trained_on and trained_on != encoder.name:
-            # fp32 and int8 vectors agree to cosine ~0.9996, so this works, but say it in the name.
+            # fp32 and the served int8 vectors agree to cosine ~0.994, so this works, but say it in the name.
             self.name += f"(trained-on-{trained_on})"
 
     def triage_batch(self, requests: Sequence[TriageRequest]) -> list[TriageResult]:
