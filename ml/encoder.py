@@ -82,12 +82,11 @@ class _SortedBatches:
     # Texts are sorted by length and run a few at a time: padding waste cost more than big batches won.
     sub_batch = 4
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
     def _chunk(self, texts: list[str]) -> np.ndarray:
-        feed = _feed(self.tokenizer, texts)
-        return self._forward(feed["input_ids"], feed["attention_mask"])
+        return self._forward(_feed(self.tokenizer, texts))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -178,6 +177,7 @@ def calibrate(texts: Sequence[str], out: Path = CALIBRATION) -> Path:
 
 
 def _feed(tokenizer: Any, texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """The export's three inputs for `texts`, padded to the longest."""
     encodings = tokenizer.encode_batch([t or " " for t in texts])
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -227,15 +227,11 @@ class OnnxEncoder(_SortedBatches):
         self.session = ort.InferenceSession(_quantized(model), options, providers=["CPUExecutionProvider"])
         # The heads fit vectors of one calibration: a recalibrated encoder is another encoder.
         self.name = f"{ONNX_NAME}-{hashlib.sha256(CALIBRATION.read_bytes()).hexdigest()[:8]}"
-        self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = _tokenizer()
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self.inputs:
-            feed["token_type_ids"] = np.zeros_like(ids)
+    def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         (hidden,) = self.session.run(["last_hidden_state"], feed)
-        return _mean_pool(hidden, mask.astype(np.float32))
+        return _mean_pool(hidden, feed["attention_mask"].astype(np.float32))
 
 
 class TorchEncoder(_SortedBatches):
@@ -256,10 +252,11 @@ class TorchEncoder(_SortedBatches):
         self.model = AutoModel.from_pretrained(_tokenizer_dir(), local_files_only=True).eval()
         self.tokenizer = _tokenizer()
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        mask = feed["attention_mask"]
         with self.torch.inference_mode():
             hidden = self.model(
-                input_ids=self.torch.from_numpy(ids), attention_mask=self.torch.from_numpy(mask)
+                input_ids=self.torch.from_numpy(feed["input_ids"]), attention_mask=self.torch.from_numpy(mask)
             ).last_hidden_state
         return _mean_pool(hidden.numpy(), mask.astype(np.float32))
 
