@@ -46,7 +46,7 @@ async def readyz(request: web.Request) -> web.Response:
     checks["model"] = "fallback (keyword baseline)" if triage.degraded else f"ok ({triage.model_name})"
     ready = checks["database"] == "ok" and checks["broker"].startswith("ok")
     return json_response({"status": "ready" if ready else "not_ready", "checks": checks},
-                             status=200 if ready else 503)
+                         status=200 if ready else 503)
 
 
 DEPTH_STATUSES = [str(s) for s in (TicketStatus.RECEIVED, TicketStatus.TRIAGED, TicketStatus.QUEUED,

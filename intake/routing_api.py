@@ -70,7 +70,7 @@ async def route(request: web.Request) -> web.Response:
     )
     done = await dispatch(svc.runtime, new, idempotency=idem)
     return json_response(answer(done.status, ticket_id=done.ticket.id, agent_id=done.agent_id,
-                                    score=done.score, current_load=done.current_load, reason=done.reason))
+                                score=done.score, current_load=done.current_load, reason=done.reason))
 
 
 def register(app: web.Application) -> None:

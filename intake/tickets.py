@@ -43,7 +43,7 @@ def new_ticket(body: TicketIn, *, channel: str = "api", actor: str | None = None
 def accepted(request: web.Request, ticket: Any, created: bool) -> web.Response:
     body = {"id": ticket.id, "status": ticket.status, "status_url": f"/v1/tickets/{ticket.id}"}
     return json_response(body, status=202 if created else 200,
-                              headers={"Location": f"/v1/tickets/{ticket.id}"})
+                         headers={"Location": f"/v1/tickets/{ticket.id}"})
 
 
 async def create(request: web.Request) -> web.Response:
