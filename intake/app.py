@@ -75,7 +75,7 @@ def create_app(
         db = Database(settings.database_url)
         await migrate(db)
         await load_agents(db, settings.agents_file)
-        service = triage or await asyncio.to_thread(load_service, settings.triage_model)
+        service = triage or await asyncio.to_thread(load_service, **settings.triage_options)
         runtime = Runtime(settings=settings, db=db, triage=service,
                           notifiers=notifiers if notifiers is not None else [LogNotifier()])
         if (webhook := outbound.from_settings(settings, db=db)) is not None:

@@ -44,7 +44,7 @@ class BootRuntime(Middleware):
         if (hook := outbound.from_settings(settings)) is not None:
             notifiers.append(hook)
         install(Runtime(settings=settings, db=Database(settings.database_url),
-                        triage=load_service(settings.triage_model), notifiers=notifiers))
+                        triage=load_service(**settings.triage_options), notifiers=notifiers))
         log.info("worker runtime ready: %d notifier(s)", len(notifiers))
         if settings.worker_metrics_port:
             metrics.serve(settings.worker_metrics_port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Any
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
     agents_file: str | None = "demo"
     log_format: str | None = None
     triage_model: str = "auto"
+    # Micro-batching of the triage model: up to this many concurrent texts share a forward pass,
+    # gathered for at most this long after the first (1 = one text per pass, no wait).
+    triage_max_batch: int = Field(default=32, ge=1, le=256)
+    triage_max_wait_ms: float = Field(default=10.0, ge=0.0, le=1000.0)
 
     # Pipeline timings (seconds).
     sweep_interval: float = 2.0
@@ -70,6 +75,12 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """No Redis: in-process worker and an in-memory broker."""
         return self.redis_url is None
+
+    @property
+    def triage_options(self) -> dict[str, Any]:
+        """`ml.load_service` arguments for the triage model these settings ask for."""
+        return {"kind": self.triage_model, "max_batch": self.triage_max_batch,
+                "max_wait": self.triage_max_wait_ms / 1000}
 
     @property
     def is_sqlite(self) -> bool:

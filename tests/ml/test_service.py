@@ -7,9 +7,11 @@ import threading
 import time
 
 import pytest
+from pydantic import ValidationError
 
 from ml import TriageRequest, TriageService, load_service
 from ml.model import ModelTriager
+from storage.config import Settings
 from tests.ml.conftest import BrokenTriager, EchoTriager, SlowTriager
 
 
@@ -130,6 +132,30 @@ async def test_keyword_kind_is_the_baseline_only() -> None:
     assert service.degraded and service.model_name == "fallback"
     assert (await service.triage(TriageRequest("site is down for all customers"))).model == "fallback"
     await service.close()
+
+
+@pytest.mark.parametrize(("env", "largest"), [({}, range(2, 33)), ({"TRIAGE_MAX_BATCH": "1", "TRIAGE_MAX_WAIT_MS": "0"}, [1])])
+async def test_batching_follows_the_settings(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                             largest: range | list[int]) -> None:
+    # Given TRIAGE_MAX_BATCH / TRIAGE_MAX_WAIT_MS in the environment and a model that records its passes
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    echo = EchoTriager()
+    monkeypatch.setattr("ml.model.load_triager", lambda *_: echo)
+    service = await load_service(**Settings(_env_file=None).triage_options).start()  # type: ignore[call-arg]
+    # When 40 callers triage at once
+    await asyncio.gather(*(service.triage(TriageRequest(f"invoice {i}")) for i in range(40)))
+    await service.close()
+    # Then no pass held more than the setting allows (by default, some passes were shared)
+    assert sum(echo.batches) == 40 and max(echo.batches) in largest
+
+
+@pytest.mark.parametrize("env", [{"TRIAGE_MAX_BATCH": "0"}, {"TRIAGE_MAX_WAIT_MS": "-1"}])
+def test_batching_settings_out_of_range_are_refused(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)  # type: ignore[call-arg]
 
 
 def test_unknown_kind_is_refused() -> None:
