@@ -2,6 +2,8 @@
 
     python bench/triage.py [--kind auto|torch] [--tickets 1000] [--callers 64] [--threads N]
     python bench/triage.py --sweep             # what one forward pass over B tickets would cost
+    python bench/triage.py --worker [--postgres URL] [--redis URL] [--processes 1]
+                                               # end to end: intake -> Redis -> `dramatiq intake.worker`
 
 Texts are the committed hand-labeled tickets and banking77 queries, paired up to ticket length
 (~25-30 words). One run measures, in order: load time, batch 1 (a single caller awaiting each
@@ -23,18 +25,21 @@ import json
 import os
 import platform
 import random
+import re
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import cpu_times, steal_percent  # noqa: E402
+from benchlib import cpu_times, free_port, steal_percent, wait_http  # noqa: E402
 
 from ml import TriageRequest, TriageService, load_service  # noqa: E402
 from ml.datasets import DATA, read_examples  # noqa: E402
-from ml.service import MAX_WAIT  # noqa: E402
+from ml.service import MAX_BATCH, MAX_WAIT  # noqa: E402
 
 
 def ticket_texts(count: int) -> list[str]:
@@ -137,6 +142,152 @@ def sweep(kind: str, sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32), count: int =
     return {"model": encoder.name, "threads": 1, "tickets": count, **per_ticket}
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM of process `pid` in MB (0 if it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+async def _post_all(url: str, texts: list[str], connections: int = 50) -> None:
+    import aiohttp
+
+    queue = list(enumerate(texts))
+    async with aiohttp.ClientSession() as http:
+
+        async def client() -> None:
+            while queue:
+                i, text = queue.pop()
+                subject, _, body = text.partition("\n")
+                if len(subject) > 300:  # the API's limit: the rest of a long first line opens the body
+                    subject, rest = subject[:300].rsplit(" ", 1)[0], subject[len(subject[:300].rsplit(" ", 1)[0]):]
+                    body = f"{rest.strip()}\n{body}"
+                async with http.post(url, json={"subject": subject, "body": body,
+                                                "requester": {"id": f"c-{i % 200}"}}) as response:
+                    if response.status != 202:
+                        raise SystemExit(f"POST answered {response.status}: {await response.text()}")
+
+        await asyncio.gather(*(client() for _ in range(connections)))
+
+
+def _status_counts(database_url: str) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import Ticket
+
+    async def count() -> dict[str, int]:
+        db = Database(database_url)
+        async with db.read() as session:
+            rows = await session.execute(select(Ticket.status, func.count()).group_by(Ticket.status))
+        await db.dispose()
+        return {str(status): int(n) for status, n in rows}
+
+    return asyncio.run(count())
+
+
+def _reset_postgres(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from storage.db import Database
+
+    async def drop() -> None:
+        db = Database(database_url)
+        async with db.write_engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await db.dispose()
+
+    asyncio.run(drop())
+
+
+def worker_run(args: argparse.Namespace, max_batch: int, texts: list[str]) -> dict[str, object]:
+    """One end-to-end run through `dramatiq intake.worker` with TRIAGE_MAX_BATCH=`max_batch`."""
+    import redis
+
+    root = Path(__file__).resolve().parents[1]
+    tmp = tempfile.mkdtemp(prefix="tw-")
+    database_url = args.postgres or f"sqlite+aiosqlite:///{tmp}/bench.db"
+    if args.postgres:
+        _reset_postgres(database_url)
+    redis.Redis.from_url(args.redis).flushdb()
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": args.redis, "PORT": str(port),
+           "LOG_FORMAT": "json", "AGENTS_FILE": "demo", "TRIAGE_MAX_BATCH": str(max_batch),
+           "TRIAGE_MAX_WAIT_MS": str(args.max_wait * 1000), "HF_HUB_OFFLINE": "1"}
+    intake = subprocess.Popen([sys.executable, "-m", "intake"], cwd=root, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**env, "TRIAGE_MODEL": "keyword"})
+    worker_log = Path(tmp) / "worker.log"
+    with worker_log.open("w") as log_file:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", "intake.worker", "--processes", str(args.processes),
+             "--threads", "8", "--queues", "ml", "default"],
+            cwd=root, stdout=log_file, stderr=subprocess.STDOUT, env={**env, "TRIAGE_MODEL": args.kind})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        deadline = time.monotonic() + 120
+        while worker_log.read_text().count("triage model") < args.processes:  # loaded (or failed) in each
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit(f"the worker did not load the model:\n{worker_log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        if "failed to load" in worker_log.read_text():
+            raise SystemExit(f"the model did not load in the worker:\n{worker_log.read_text()[-2000:]}")
+        before = cpu_times()
+        started = time.perf_counter()
+        asyncio.run(_post_all(f"http://127.0.0.1:{port}/v1/tickets", texts))
+        posted = time.perf_counter() - started
+        triaged_s = routed_s = None
+        while routed_s is None:
+            counts = _status_counts(database_url)
+            if sum(counts.values()) < len(texts):
+                raise SystemExit(f"only {sum(counts.values())} of {len(texts)} tickets stored")
+            now = time.perf_counter() - started
+            if triaged_s is None and counts.get("received", 0) == 0:
+                triaged_s = now
+            if triaged_s is not None and counts.get("triaged", 0) == 0:
+                routed_s = now
+            elif now > 600:
+                raise SystemExit(f"tickets still waiting after 10 minutes: {counts}")
+            time.sleep(0.05)
+        steal = steal_percent(before, cpu_times())
+        rss = max(_peak_rss_mb(pid) for pid in _children(worker.pid))
+        fallbacks = worker_log.read_text().count('"model": "fallback"')
+    finally:
+        for process in (worker, intake):
+            process.terminate()
+        for process in (worker, intake):
+            process.wait(timeout=60)
+    return {"max_batch": max_batch, "posted_s": round(posted, 2), "triaged_per_s": round(len(texts) / triaged_s, 1),
+            "routed_per_s": round(len(texts) / routed_s, 1), "worker_peak_rss_mb": round(rss),
+            "steal_pct": round(steal, 1), "fallback_log_lines": fallbacks}
+
+
+def worker_bench(args: argparse.Namespace) -> dict[str, object]:
+    texts = ticket_texts(args.tickets)
+    runs = []
+    for _ in range(args.rounds):
+        for max_batch in (1, args.max_batch):
+            runs.append(worker_run(args, max_batch, texts))
+            print(json.dumps(runs[-1]), flush=True)
+    single = [r["triaged_per_s"] for r in runs if r["max_batch"] == 1]
+    batched = [r["triaged_per_s"] for r in runs if r["max_batch"] != 1]
+    return {"mode": f"{'PostgreSQL' if args.postgres else 'SQLite'} + Redis, {args.processes} worker process(es)",
+            "tickets": len(texts), "processes": args.processes, "cpus": os.cpu_count(),
+            "batch1_triaged_per_s": single, "batched_triaged_per_s": batched,
+            "speedup": [round(b / s, 2) for s, b in zip(single, batched, strict=True)],
+            "worker_peak_rss_mb": max(int(r["worker_peak_rss_mb"]) for r in runs),  # type: ignore[call-overload]
+            "runs": runs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", default="auto", choices=("auto", "onnx", "torch"))
@@ -146,13 +297,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="model threads (default: all cores)")
     parser.add_argument("--max-wait", type=float, default=MAX_WAIT, help="gather window in seconds")
     parser.add_argument("--sweep", action="store_true", help="encoder cost per ticket by forward-pass size")
+    parser.add_argument("--worker", action="store_true", help="end to end through `dramatiq intake.worker`")
+    parser.add_argument("--postgres", help="--worker: DATABASE_URL of an EMPTY scratch database (default: SQLite)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="--worker: a scratch Redis db (flushed)")
+    parser.add_argument("--processes", type=int, default=1, help="--worker: dramatiq worker processes")
+    parser.add_argument("--max-batch", type=int, default=MAX_BATCH, help="--worker: the batched run's TRIAGE_MAX_BATCH")
+    parser.add_argument("--rounds", type=int, default=2, help="--worker: batch-1 / batched pairs, interleaved")
     args = parser.parse_args()
-    result = sweep(args.kind) if args.sweep else asyncio.run(run(args))
+    if args.worker:
+        result, name = worker_bench(args), "triage_worker.json"
+    elif args.sweep:
+        result, name = sweep(args.kind), "triage_sweep.json"
+    else:
+        result, name = asyncio.run(run(args)), "triage.json"
     for key, value in result.items():
-        print(f"{key:>28}: {value}")
+        if key != "runs":
+            print(f"{key:>28}: {value}")
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / ("triage_sweep.json" if args.sweep else "triage.json")).write_text(json.dumps(result, indent=2) + "\n")
+    (out / name).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
