@@ -1,4 +1,5 @@
-"""Group commit: concurrent ticket creations share one transaction, so one fsync answers many 202s.
+"""Batched writes: concurrent ticket creations share one transaction (group commit), and so do a
+pipeline message's transitions (`act_many`), so one fsync answers many tickets.
 
 Every caller still waits for the commit that holds its row: "202 means committed" is kept. A
 batch that fails fails all its callers (nothing of it was committed), so each can retry.
@@ -15,12 +16,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple_
+from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.db import Database
 from storage.errors import IdempotencyMismatch
 from storage.models import IdempotencyKey, Ticket, TicketEvent, utcnow
+from storage.states import HOLDS_CAPACITY, TRANSITIONS, Action, transition_values
 from storage.tickets import Idempotency, NewTicket, Receipt, _existing, ticket_values
 
 log = logging.getLogger("switchboard.storage.batching")
@@ -313,3 +315,39 @@ class GroupCommitter:
             item.future.set_exception(outcome)
         else:
             item.future.set_result(outcome)
+
+
+async def act_many(db: Database, action: Action, changes: dict[str, tuple[dict[str, Any], dict[str, Any]]], *,
+                   actor: str, channel: str) -> list[str]:
+    """Take `action` on many tickets in one transaction; the ids it moved, in id order.
+
+    `changes` maps a ticket id to (values to write, event data). Each ticket moves only if it is
+    still in the action's source status (a guarded update, as in `storage.tickets.act`); the
+    others (a redelivered message, someone faster) are left alone and get no event. Only edges
+    with one source status and no capacity to account for are taken here (triage, queue), so no
+    agent row is touched. Tickets are updated in id order, so two overlapping batches on
+    PostgreSQL wait for each other instead of deadlocking.
+    """
+    sources, to = TRANSITIONS[action]
+    if len(sources) != 1 or to in HOLDS_CAPACITY or sources & HOLDS_CAPACITY:
+        raise ValueError(f"{action} is not a batchable edge")
+    (source,) = sources
+
+    def work(conn: Connection) -> list[str]:
+        now = utcnow()
+        moved, events = [], []
+        for ticket_id in sorted(changes):
+            values, data = changes[ticket_id]
+            stmt = (update(TICKETS)
+                    .where(TICKETS.c.id == ticket_id, TICKETS.c.status == str(source))
+                    .values(version=TICKETS.c.version + 1, **_as_row(transition_values(to, values, now))))
+            if conn.execute(stmt).rowcount != 1:
+                continue
+            moved.append(ticket_id)
+            events.append({"ticket_id": ticket_id, "ts": now, "type": str(action), "actor": actor,
+                           "channel": channel, "from_status": str(source), "to_status": str(to), "data": data})
+        if events:
+            _insert_many(conn, EVENTS, events)
+        return moved
+
+    return await db.run_write(work)

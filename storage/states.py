@@ -77,6 +77,14 @@ def target(action: Action, current: str, *, holder: str | None = None) -> Ticket
     )
 
 
+def transition_values(to: TicketStatus, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """What moving a ticket to `to` writes besides `values`: the status, `updated_at`, the status's own stamp."""
+    values = {"status": str(to), "updated_at": now, **values}
+    if (stamp := _TIMESTAMP.get(to)) and stamp not in values:
+        values[stamp] = now
+    return values
+
+
 async def guarded_update(
     session: AsyncSession,
     ticket: Ticket,
@@ -86,14 +94,10 @@ async def guarded_update(
     now: datetime | None = None,
 ) -> Ticket | None:
     """Move `ticket` to `to` only if nobody changed it since it was read; None if someone did."""
-    now = now or utcnow()
-    values = {"status": str(to), "updated_at": now, **values}
-    if (stamp := _TIMESTAMP.get(to)) and stamp not in values:
-        values[stamp] = now
     stmt = (
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.version == ticket.version, Ticket.status == ticket.status)
-        .values(version=Ticket.version + 1, **values)
+        .values(version=Ticket.version + 1, **transition_values(to, values, now or utcnow()))
         .returning(Ticket)
         .execution_options(populate_existing=True, synchronize_session=False)
     )

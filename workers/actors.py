@@ -6,7 +6,6 @@ trip for many tickets, and the triage model sees them together (one forward pass
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,7 +21,6 @@ ensure_broker()
 Actor = Callable[..., Awaitable[None]]
 
 _FAST: dict[str, Any] = {"max_retries": 8, "min_backoff": 500, "max_backoff": 30_000, "time_limit": 120_000}
-PARALLEL = 16  # tickets of one message in flight at once (bounded by the database pool)
 
 
 def _in_background(fn: Actor) -> Actor:
@@ -41,30 +39,12 @@ def _in_background(fn: Actor) -> Actor:
     return run
 
 
-async def _each(ticket_ids: list[str], step) -> list[str]:  # type: ignore[no-untyped-def]
-    """Run `step` over the ids concurrently; the ids it changed. Raises the first failure after all ran."""
-    gate = asyncio.Semaphore(PARALLEL)
-
-    async def one(ticket_id: str):  # type: ignore[no-untyped-def]
-        async with gate:
-            return await step(current(), ticket_id)
-
-    results = await asyncio.gather(*(one(i) for i in ticket_ids), return_exceptions=True)
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        raise failures[0]  # Dramatiq retries the message; the steps already done are no-ops then
-    return [i for i, r in zip(ticket_ids, results, strict=True) if r]
-
-
 @dramatiq.actor(queue_name="ml", **_FAST)
 @_in_background
 async def triage_tickets(ticket_ids: list[str]) -> None:
     waiting = await pipeline.received(current(), ticket_ids)  # one read for the message's tickets
-
-    async def step(rt: Any, ticket_id: str) -> bool:
-        return await pipeline.triage(rt, ticket_id, loaded=waiting[ticket_id])
-
-    if triaged := await _each(list(waiting), step):
+    # One pass through the model for them all (micro-batched), one transaction for the results.
+    if triaged := await pipeline.triage_many(current(), list(waiting.values())):
         route_tickets.send(triaged)
 
 

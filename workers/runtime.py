@@ -23,6 +23,9 @@ class Runtime:
     notifiers: list[Notifier] = field(default_factory=lambda: [LogNotifier()])
     doorbell: Doorbell | None = None  # set where tickets are accepted (intake); workers send directly
     committer: GroupCommitter | None = None  # batches concurrent ticket creations (intake)
+    # Tickets this process is triaging right now: a second message for one of them (the sweeper
+    # re-rang it while it waited for the model) leaves it to the first instead of triaging it again.
+    triaging: set[str] = field(default_factory=set)
 
     def ring(self, ticket_id: str, status: str = "received") -> None:
         """Wake the pipeline for a committed ticket (never fails the caller)."""

@@ -1,15 +1,22 @@
-"""A message's tickets are read together, and a stale read never triages or routes a ticket twice."""
+"""A message's tickets are read, triaged and written together, and nothing is triaged or routed twice."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
 from sqlalchemy import func, select
 
-from ml import load_service
+from ml import TriageRequest, TriageResult, TriageService, load_service
 from storage import tickets as store
 from storage.agents import put_customer
+from storage.batching import act_many
 from storage.models import TicketEvent
 from storage.states import Action, TicketStatus
 from tests.conftest import make_settings
+from tests.ml.conftest import EchoTriager
 from workers import pipeline
 from workers.runtime import Runtime
 
@@ -50,3 +57,84 @@ async def test_received_reads_only_waiting_tickets_with_their_requesters_and_a_s
     # Then the stale copy is noticed: no second routing decision is written
     assert not routed.changed
     assert await _events(db, plain, "queue") == 1
+
+
+class GatedEcho(EchoTriager):
+    """EchoTriager that records every text it was given and holds its first pass until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def triage_batch(self, requests: Sequence[TriageRequest]) -> list[TriageResult]:
+        self.texts += [r.text for r in requests]
+        self.entered.set()
+        self.release.wait(10)
+        return super().triage_batch(requests)
+
+
+async def _new_tickets(db, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    new = [store.NewTicket(subject=f"Invoice {i} is wrong", body="I was charged twice") for i in range(count)]
+    return [t.id for t in await store.create_many(db, new)]
+
+
+async def test_act_many_moves_only_tickets_still_waiting_with_one_event_each(db):
+    first, second, third = await _new_tickets(db, 3)
+    await store.act(db, second, Action.TRIAGE, actor="someone", values={"category": "Billing"})
+    changes = {i: ({"category": "Technical", "urgency": 0.9}, {"model": "m"})
+               for i in (first, second, third, "T-NOSUCHTICKT")}
+
+    # When a batch of triage results is written, one ticket already triaged and one unknown
+    moved = await act_many(db, Action.TRIAGE, changes, actor="triage", channel="pipeline")
+
+    # Then only the two waiting ones moved, each with its values, stamps and one event
+    assert moved == sorted([first, third])
+    for ticket_id in (first, third):
+        ticket = await store.get_ticket(db, ticket_id)
+        assert (ticket.status, ticket.category, ticket.urgency, ticket.version) == ("triaged", "Technical", 0.9, 2)
+        assert ticket.triaged_at is not None and ticket.updated_at == ticket.triaged_at
+        assert await _events(db, ticket_id, "triage") == 1
+    assert (await store.get_ticket(db, second)).category == "Billing"
+    # And the same batch again (a redelivered message) changes nothing
+    assert await act_many(db, Action.TRIAGE, changes, actor="triage", channel="pipeline") == []
+    assert [await _events(db, i, "triage") for i in (first, second, third)] == [1, 1, 1]
+    # And edges that move capacity are not batched here
+    with pytest.raises(ValueError, match="not a batchable edge"):
+        await act_many(db, Action.ASSIGN, {}, actor="router", channel="pipeline")
+
+
+async def test_overlapping_messages_in_different_processes_triage_each_ticket_once(db):
+    # Given 60 tickets and four workers (own runtimes, as separate processes) with overlapping messages
+    ids = await _new_tickets(db, 60)
+    runtimes = [Runtime(settings=make_settings(db.url), db=db, triage=load_service("keyword")) for _ in range(4)]
+    messages = [ids[0:40], ids[20:60], ids[::-1], ids[10:50]]
+
+    async def work(rt: Runtime, message: list[str]) -> list[str]:
+        return await pipeline.triage_many(rt, list((await pipeline.received(rt, message)).values()))
+
+    # When they all triage at once (PostgreSQL: concurrent transactions; SQLite: one writer)
+    moved = await asyncio.gather(*(work(rt, m) for rt, m in zip(runtimes, messages, strict=True)))
+
+    # Then every ticket was moved by exactly one of them, with exactly one triage event
+    assert sorted(i for batch in moved for i in batch) == sorted(ids)
+    assert [await _events(db, i, "triage") for i in ids] == [1] * 60
+
+
+async def test_a_ticket_this_process_is_already_triaging_is_not_sent_to_the_model_again(db):
+    first, second, third, fourth = await _new_tickets(db, 4)
+    model = GatedEcho()
+    rt = Runtime(settings=make_settings(db.url), db=db, triage=TriageService(model, max_wait=0.0))
+    # Given a message whose three tickets are inside the model
+    one = asyncio.create_task(pipeline.triage_many(rt, list((await pipeline.received(rt, [first, second, third])).values())))
+    assert await asyncio.to_thread(model.entered.wait, 10)
+    # When the sweeper's second message for two of them (and a new one) comes in meanwhile
+    again = asyncio.create_task(pipeline.triage_many(rt, list((await pipeline.received(rt, [second, third, fourth])).values())))
+    await asyncio.sleep(0.05)
+    model.release.set()
+    # Then the model saw each ticket once, and each message moved its own
+    assert await one == sorted([first, second, third]) and await again == [fourth]
+    assert sorted(model.texts) == sorted(f"Invoice {i} is wrong\nI was charged twice" for i in range(4))
+    assert not rt.triaging
+    await rt.triage.close()
