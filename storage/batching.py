@@ -13,22 +13,25 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.errors import IdempotencyMismatch
-from storage.models import IdempotencyKey, Ticket, TicketEvent, utcnow
-from storage.states import HOLDS_CAPACITY, TRANSITIONS, Action, transition_values
+from storage.errors import AtCapacity, IdempotencyMismatch
+from storage.models import Agent, IdempotencyKey, Ticket, TicketEvent, utcnow
+from storage.states import HOLDS_CAPACITY, TRANSITIONS, Action, TicketStatus, transition_values
 from storage.tickets import Idempotency, NewTicket, Receipt, _existing, ticket_values
 
 log = logging.getLogger("switchboard.storage.batching")
 
 TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
 EVENTS: Table = TicketEvent.__table__  # type: ignore[assignment]
+AGENTS: Table = Agent.__table__  # type: ignore[assignment]
 KEYS: Table = IdempotencyKey.__table__  # type: ignore[assignment]
 # Attribute name -> column name, for the few attributes not named like their column.
 _COLUMN_OF = {attr.key: attr.columns[0].name for attr in Ticket.__mapper__.column_attrs}
@@ -317,6 +320,20 @@ class GroupCommitter:
             item.future.set_result(outcome)
 
 
+def _move(conn: Connection, ticket_id: str, source: TicketStatus, to: TicketStatus,
+          values: dict[str, Any], now: datetime) -> bool:
+    """Move one ticket from `source` to `to` with `values` (a guarded update); False if it was not in `source`."""
+    stmt = (update(TICKETS).where(TICKETS.c.id == ticket_id, TICKETS.c.status == str(source))
+            .values(version=TICKETS.c.version + 1, **_as_row(transition_values(to, values, now))))
+    return bool(conn.execute(stmt).rowcount == 1)
+
+
+def _event(ticket_id: str, action: Action, source: TicketStatus, to: TicketStatus, *, actor: str,
+           channel: str, data: dict[str, Any], now: datetime) -> dict[str, object]:
+    return {"ticket_id": ticket_id, "ts": now, "type": str(action), "actor": actor, "channel": channel,
+            "from_status": str(source), "to_status": str(to), "data": data}
+
+
 async def act_many(db: Database, action: Action, changes: dict[str, tuple[dict[str, Any], dict[str, Any]]], *,
                    actor: str, channel: str) -> list[str]:
     """Take `action` on many tickets in one transaction; the ids it moved, in id order.
@@ -338,16 +355,77 @@ async def act_many(db: Database, action: Action, changes: dict[str, tuple[dict[s
         moved, events = [], []
         for ticket_id in sorted(changes):
             values, data = changes[ticket_id]
-            stmt = (update(TICKETS)
-                    .where(TICKETS.c.id == ticket_id, TICKETS.c.status == str(source))
-                    .values(version=TICKETS.c.version + 1, **_as_row(transition_values(to, values, now))))
-            if conn.execute(stmt).rowcount != 1:
-                continue
-            moved.append(ticket_id)
-            events.append({"ticket_id": ticket_id, "ts": now, "type": str(action), "actor": actor,
-                           "channel": channel, "from_status": str(source), "to_status": str(to), "data": data})
+            if _move(conn, ticket_id, source, to, values, now):
+                moved.append(ticket_id)
+                events.append(_event(ticket_id, action, source, to, actor=actor, channel=channel, data=data, now=now))
         if events:
             _insert_many(conn, EVENTS, events)
         return moved
+
+    return await db.run_write(work)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """One routing decision for a triaged ticket: assign it to `agent_id`, or queue it (`agent_id` None)."""
+
+    ticket_id: str
+    agent_id: str | None
+    values: dict[str, Any]  # routing_score, routing_reason
+    event: dict[str, Any]
+
+
+Planner = Callable[[list[Agent], list[Ticket]], list[Placement]]
+
+
+async def place_many(db: Database, ticket_ids: list[str], plan: Planner) -> list[Placement]:
+    """Route many triaged tickets in one transaction; the placements written, in `plan`'s order.
+
+    `plan` gets the active agents and those of `ticket_ids` still `triaged`, both read inside the
+    transaction, and decides for all of them at once (counting the slots it hands out itself).
+    On PostgreSQL those rows are locked as they are read, tickets then agents, each in id order
+    (as `storage.tickets.act` takes a ticket and then its agents), so the loads `plan` sees are
+    the loads it writes over: routing transactions take turns, and a claim or release waits the
+    few milliseconds one takes. SQLite has one writer anyway. A ticket still moves only from
+    `triaged`, and a reservation is still a guarded increment: one that fails (it cannot while
+    the rows are held) rolls the batch back.
+    """
+
+    def work(conn: Connection) -> list[Placement]:
+        now = utcnow()
+        lock = conn.dialect.name == "postgresql"
+        with Session(conn) as session:
+            tickets = select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status == TicketStatus.TRIAGED)
+            agents = select(Agent).where(Agent.active.is_(True))
+            # Tickets, then agents, each in id order: the order `storage.tickets.act` takes them in.
+            found = list(session.scalars(tickets.order_by(Ticket.id).with_for_update() if lock else tickets))
+            team = list(session.scalars(agents.order_by(Agent.id).with_for_update() if lock
+                                        else agents.order_by(Agent.id)))
+            placements = plan(team, found)
+        written, events = [], []
+        for placement in placements:
+            action = Action.ASSIGN if placement.agent_id else Action.QUEUE
+            to = TRANSITIONS[action][1]
+            values = dict(placement.values)
+            if placement.agent_id:
+                values["assignee_id"] = placement.agent_id
+            if not _move(conn, placement.ticket_id, TicketStatus.TRIAGED, to, values, now):
+                continue
+            data = dict(placement.event)
+            if placement.agent_id:
+                reserved = conn.execute(
+                    update(AGENTS).where(AGENTS.c.id == placement.agent_id, AGENTS.c.active.is_(True),
+                                         AGENTS.c.load < AGENTS.c.capacity)
+                    .values(load=AGENTS.c.load + 1, last_assigned_at=now))
+                if reserved.rowcount != 1:
+                    raise AtCapacity(f"agent {placement.agent_id} has no spare capacity",
+                                     details={"agent_id": placement.agent_id})
+                data.setdefault("agent_id", placement.agent_id)
+            written.append(placement)
+            events.append(_event(placement.ticket_id, action, TicketStatus.TRIAGED, to, actor="router",
+                                 channel="pipeline", data=data, now=now))
+        if events:
+            _insert_many(conn, EVENTS, events)
+        return written
 
     return await db.run_write(work)

@@ -51,14 +51,9 @@ async def triage_tickets(ticket_ids: list[str]) -> None:
 @dramatiq.actor(queue_name="default", **_FAST)
 @_in_background
 async def route_tickets(ticket_ids: list[str]) -> None:
-    # One at a time: each decision reads the loads the previous one left.
-    read = await pipeline.read_tickets(current(), ticket_ids)  # one read; each decision re-reads the loads
-    for ticket_id in ticket_ids:
-        if ticket_id not in read:
-            continue
-        routed = await pipeline.route(current(), ticket_id, ticket=read[ticket_id])
-        if routed.changed:
-            notify_ticket.send(ticket_id, routed.outcome)
+    # Decided together, each decision counting the slots the earlier ones took; one transaction.
+    for ticket_id, routed in await pipeline.route_many(current(), ticket_ids):
+        notify_ticket.send(ticket_id, routed.outcome)
 
 
 @dramatiq.actor(queue_name="default", **_FAST)

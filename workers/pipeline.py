@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from ml import TriageRequest
 from ml.baseline import FALLBACK
 from storage import tickets as store
 from storage.agents import get_agent, list_agents
-from storage.batching import act_many
+from storage.batching import Placement, act_many, place_many
 from storage.errors import AtCapacity, Conflict, NotFound
 from storage.models import Agent, Customer, Ticket, utcnow
 from storage.states import PIPELINE, Action, TicketStatus
@@ -206,6 +206,53 @@ async def route(rt: Runtime, ticket_id: str, *, ticket: Ticket | None = None) ->
     except Conflict:
         fresh = await store.get_ticket(rt.db, ticket_id)
         return Routed(fresh.status, fresh.assignee_id)
+
+
+def plan_routes(agents: list[Agent], tickets: list[Ticket]) -> list[Placement]:
+    """Where each of `tickets` goes, most urgent first, each decision counting the slots the earlier took."""
+    profiles = {agent.id: profile(agent) for agent in agents}
+    now = utcnow()
+    placements = []
+    for ticket in sorted(tickets, key=lambda t: (-(t.urgency or 0.0), t.created_at, t.id)):
+        decision = decide(profiles.values(), need_of(ticket))
+        if decision.outcome == "assigned":
+            best = decision.ranked[0]
+            chosen = profiles[best.agent_id]
+            profiles[best.agent_id] = replace(chosen, load=chosen.load + 1, last_assigned_at=now)
+            placements.append(Placement(ticket.id, best.agent_id,
+                                        {"routing_score": best.score, "routing_reason": list(best.reason)},
+                                        {"score": best.score, "reason": list(best.reason)}))
+        else:
+            placements.append(Placement(ticket.id, None,
+                                        {"routing_reason": list(decision.reason), "routing_score": None},
+                                        {"reason": list(decision.reason), "outcome": decision.outcome}))
+    return placements
+
+
+async def route_many(rt: Runtime, ticket_ids: list[str]) -> list[tuple[str, Routed]]:
+    """Route the tickets among `ticket_ids` still `triaged`, together; (id, what was done) for each moved.
+
+    The same decisions as `route()` one by one, most urgent first, but the agents are read once
+    and every decision is written in one transaction (`storage.batching.place_many`) rather than
+    a read and a transaction per ticket, which had routed ~45-80 tickets/s behind the worker's
+    triage. Tickets already routed (a redelivered message) are left alone.
+    """
+    seen: dict[str, Ticket] = {}
+
+    def plan(agents: list[Agent], tickets: list[Ticket]) -> list[Placement]:
+        seen.update((ticket.id, ticket) for ticket in tickets)
+        return plan_routes(agents, tickets)
+
+    done = []
+    for placement in await place_many(rt.db, ticket_ids, plan):
+        reason = tuple(placement.values["routing_reason"])
+        if placement.agent_id:
+            routed = Routed("assigned", placement.agent_id, placement.values["routing_score"], reason, changed=True)
+        else:
+            routed = Routed(placement.event["outcome"], reason=reason, changed=True)
+        _routed(seen[placement.ticket_id], routed.outcome, routed.agent_id)
+        done.append((placement.ticket_id, routed))
+    return done
 
 
 async def refill(rt: Runtime, agent_id: str, *, limit: int = 200) -> list[str]:

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from ml import TriageRequest, TriageResult, TriageService, load_service
 from storage import tickets as store
-from storage.agents import put_customer
+from storage.agents import put_agent, put_customer
 from storage.batching import act_many
-from storage.models import TicketEvent
+from storage.models import Agent, Ticket, TicketEvent
 from storage.states import Action, TicketStatus
 from tests.conftest import make_settings
 from tests.ml.conftest import EchoTriager
@@ -138,3 +138,78 @@ async def test_a_ticket_this_process_is_already_triaging_is_not_sent_to_the_mode
     assert sorted(model.texts) == sorted(f"Invoice {i} is wrong\nI was charged twice" for i in range(4))
     assert not rt.triaging
     await rt.triage.close()
+
+
+async def _triaged(db, urgencies: list[float], category: str = "Billing") -> list[str]:  # type: ignore[no-untyped-def]
+    ids = await _new_tickets(db, len(urgencies))
+    changes = {i: ({"category": category, "urgency": u, "detected_language": "en"}, {}) for i, u in zip(ids, urgencies, strict=True)}
+    assert await act_many(db, Action.TRIAGE, changes, actor="triage", channel="pipeline") == sorted(ids)
+    return ids
+
+
+async def _loads(db) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """agent id -> (load column, tickets it actually holds)."""
+    async with db.read() as session:
+        agents = {a.id: a.load for a in await session.scalars(select(Agent))}
+        held = dict((await session.execute(select(Ticket.assignee_id, func.count()).where(
+            Ticket.status.in_(["assigned", "claimed"])).group_by(Ticket.assignee_id))).all())
+    return {agent_id: (load, held.get(agent_id, 0)) for agent_id, load in agents.items()}
+
+
+async def test_route_many_takes_the_most_urgent_first_and_counts_the_slots_it_hands_out(db):
+    # Given two fitting agents with one slot each, and a third agent who does not fit
+    for agent_id in ("ana", "bea"):
+        await put_agent(db, agent_id, {"name": agent_id, "skills": ["Billing"], "languages": ["en"], "capacity": 1})
+    await put_agent(db, "tom", {"name": "Tom", "skills": ["Technical"], "languages": ["en"], "capacity": 5})
+    low, high, mid = await _triaged(db, [0.2, 0.9, 0.5])
+    rt = Runtime(settings=make_settings(db.url), db=db, triage=load_service("keyword"))
+
+    # When one message routes all three, and then again (a redelivery)
+    routed = dict(await pipeline.route_many(rt, [low, high, mid, "T-NOSUCHTICKT"]))
+    again = await pipeline.route_many(rt, [low, high, mid])
+
+    # Then the two most urgent took the two slots, one each, and the last was queued saying why
+    assert {routed[high].agent_id, routed[mid].agent_id} == {"ana", "bea"}
+    assert routed[high].outcome == routed[mid].outcome == "assigned"
+    assert routed[low].outcome == "queued" and routed[low].reason == ("2 agent(s) fit, all at capacity",)
+    assert again == []
+    assert await _loads(db) == {"ana": (1, 1), "bea": (1, 1), "tom": (0, 0)}
+    ticket = await store.get_ticket(db, high)
+    assert ticket.status == "assigned" and ticket.assigned_at is not None and ticket.routing_reason
+    assert (await store.get_ticket(db, low)).status == "queued"
+    assert [await _events(db, high, "assign"), await _events(db, mid, "assign"), await _events(db, low, "queue")] == [1, 1, 1]
+
+
+async def test_concurrent_routing_and_releases_keep_every_load_true(db):
+    # Given ten agents with three slots each, some already holding tickets, and 80 triaged tickets
+    for n in range(10):
+        await put_agent(db, f"agent-{n}", {"name": f"A{n}", "skills": ["Billing"], "languages": ["en"], "capacity": 3})
+    held = await _triaged(db, [0.5] * 10)
+    for n, ticket_id in enumerate(held):
+        await store.act(db, ticket_id, Action.ASSIGN, agent_id=f"agent-{n}", actor="router")
+    ids = await _triaged(db, [i / 80 for i in range(80)])
+    runtimes = [Runtime(settings=make_settings(db.url), db=db, triage=load_service("keyword")) for _ in range(4)]
+    messages = [ids[0:50], ids[30:80], ids[::-1], ids[20:60]]
+
+    async def release(ticket_id: str) -> None:
+        await store.act(db, ticket_id, Action.RELEASE, actor="someone")
+
+    # When four workers route overlapping messages while people hand tickets back, and /v1/route
+    # (one ticket at a time: the ticket's row, then its agent's) routes ten of the same tickets
+    results = await asyncio.gather(*(pipeline.route_many(rt, m) for rt, m in zip(runtimes, messages, strict=True)),
+                                   *(release(t) for t in held[:5]),
+                                   *(pipeline.route(runtimes[0], t) for t in ids[35:45]))
+
+    # Then each ticket was routed once, into the 20 free slots and those the releases freed in time,
+    routed = [ticket_id for batch in results[:4] for ticket_id, _ in batch]  # type: ignore[union-attr]
+    singles = [(t, r) for t, r in zip(ids[35:45], results[9:], strict=True) if r.changed]  # type: ignore[union-attr]
+    assert sorted(routed + [t for t, _ in singles]) == sorted(ids)
+    assigned = sum(1 for batch in results[:4] for _, r in batch if r.outcome == "assigned")  # type: ignore[union-attr]
+    assigned += sum(1 for _, r in singles if r.outcome == "assigned")  # type: ignore[union-attr]
+    assert 20 <= assigned <= 25
+    # and every agent's load is what they hold, never over capacity
+    loads = await _loads(db)
+    for agent_id, (load, holding) in loads.items():
+        assert load == holding <= 3, agent_id
+    assert sum(load for load, _ in loads.values()) == assigned + 5
+    assert [await _events(db, i, "assign") + await _events(db, i, "queue") for i in ids] == [1] * 80
