@@ -1,4 +1,4 @@
-"""Triage throughput through `TriageService`: one caller at a time vs many concurrent callers, and peak RSS.
+"""Triage throughput: the service alone (one caller vs many), a forward-pass sweep, or end to end through the worker.
 
     python bench/triage.py [--kind auto|torch] [--tickets 1000] [--callers 64] [--threads N]
     python bench/triage.py --sweep             # what one forward pass over B tickets would cost
@@ -15,6 +15,16 @@ also go to bench/results/triage.json (not committed).
 forward pass of the encoder on one thread (all texts sorted by length first, so passes pad
 little). The service sorts only within a gathered batch and passes `OnnxEncoder.sub_batch` at a
 time over one thread per core.
+
+`--worker` measures the production path instead: `python -m intake` in Redis mode takes 1,000
+tickets over HTTP (50 at a time) while a `dramatiq intake.worker` process with the model loaded
+triages and routes them (its chat queue is left unconsumed: there is no platform to post to
+here), once with TRIAGE_MAX_BATCH=1 (one ticket per forward pass, no wait) and once with the
+default micro-batching, alternating `--rounds` times. It reports tickets per second from the
+first POST until every ticket is triaged and until every ticket is routed, and the worker
+processes' peak RSS; results go to bench/results/triage_worker.json. The database is a fresh
+SQLite file per run unless `--postgres` names an EMPTY scratch database (its schema is dropped
+and rebuilt between runs); the Redis database (`--redis`, default db 13) is flushed.
 """
 
 from __future__ import annotations
