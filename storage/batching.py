@@ -34,6 +34,10 @@ EVENTS: Table = TicketEvent.__table__  # type: ignore[assignment]
 AGENTS: Table = Agent.__table__  # type: ignore[assignment]
 KEYS: Table = IdempotencyKey.__table__  # type: ignore[assignment]
 # Attribute name -> column name, for the few attributes not named like their column.
+# A background step for many tickets makes the next wait this many lull spacings at the most
+# (one per ticket below that), so other background work (sweeper, SLA clock) still gets a turn
+# every few seconds of a long burst.
+MOST_SPACINGS = 25
 _COLUMN_OF = {attr.key: attr.columns[0].name for attr in Ticket.__mapper__.column_attrs}
 
 
@@ -126,7 +130,7 @@ class GroupCommitter:
         self._commits: set[asyncio.Task[None]] = set()
         self._last_create = 0.0
         self._next_pass = 0.0
-        self._lull_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._lull_waiters: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()
         self._watcher: asyncio.TimerHandle | None = None
         self.batches = 0
 
@@ -146,7 +150,7 @@ class GroupCommitter:
             self._watcher.cancel()
             self._watcher = None
         while self._lull_waiters:  # nothing is coming in any more
-            _resolve(self._lull_waiters.popleft())
+            _resolve(self._lull_waiters.popleft()[0])
 
     async def create(self, new: NewTicket, *, idempotency: Idempotency | None = None) -> tuple[Receipt, bool]:
         """Like `storage.tickets.create_ticket`, batched with whoever else is creating right now."""
@@ -158,19 +162,21 @@ class GroupCommitter:
         self._wake.set()
         return await pending.future
 
-    async def lull(self, *, gap: float = 0.02, spacing: float = 0.2) -> None:
+    async def lull(self, weight: int = 1, *, gap: float = 0.02, spacing: float = 0.2) -> None:
         """Return once no ticket has come in for `gap` seconds and nothing is committing.
 
         Background work in the same process (the embedded pipeline) waits here, so a burst of
-        tickets is accepted first and triaged after. During a long burst one waiter still goes
-        every `spacing` seconds, so that work keeps moving, a step at a time. Waiters sleep on
-        their own future; one timer looks for the lull for all of them.
+        tickets is accepted first and triaged after. During a long burst that work still keeps
+        moving, a step at a time: a step for `weight` tickets (a pipeline message's) goes, and
+        the next waits `spacing` seconds per ticket of it (at most `MOST_SPACINGS` spacings), so
+        the pipeline moves about one ticket per `spacing` however its work is batched. Waiters
+        sleep on their own future; one timer looks for the lull for all of them.
         """
         loop = asyncio.get_running_loop()
-        if self._quiet(loop.time(), gap) or self._take_pass(loop.time(), spacing):
+        if self._quiet(loop.time(), gap) or self._take_pass(loop.time(), spacing, weight):
             return
         waiter: asyncio.Future[None] = loop.create_future()
-        self._lull_waiters.append(waiter)
+        self._lull_waiters.append((waiter, weight))
         if self._watcher is None:
             self._watcher = loop.call_later(gap, self._watch, gap, spacing)
         await waiter
@@ -178,27 +184,27 @@ class GroupCommitter:
     def _quiet(self, now: float, gap: float) -> bool:
         return not (self._queue or self._commits or now - self._last_create < gap)
 
-    def _take_pass(self, now: float, spacing: float) -> bool:
+    def _take_pass(self, now: float, spacing: float, weight: int) -> bool:
         if now < self._next_pass:
             return False
-        self._next_pass = now + spacing
+        self._next_pass = now + spacing * min(max(weight, 1), MOST_SPACINGS)
         return True
 
     def _watch(self, gap: float, spacing: float) -> None:
-        """Every `gap` while anyone waits: release them all in a lull, else one per `spacing`."""
+        """Every `gap` while anyone waits: release them all in a lull, else the first when its pass is due."""
         self._watcher = None
         waiters = self._lull_waiters
-        while waiters and waiters[0].done():  # cancelled while waiting
+        while waiters and waiters[0][0].done():  # cancelled while waiting
             waiters.popleft()
         if not waiters:
             return
         now = asyncio.get_running_loop().time()
         if self._quiet(now, gap):
             while waiters:
-                _resolve(waiters.popleft())
+                _resolve(waiters.popleft()[0])
             return
-        if self._take_pass(now, spacing):
-            _resolve(waiters.popleft())
+        if self._take_pass(now, spacing, waiters[0][1]):
+            _resolve(waiters.popleft()[0])
         self._watcher = asyncio.get_running_loop().call_later(gap, self._watch, gap, spacing)
 
     def _ready(self) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 _BACKGROUND = contextvars.ContextVar("switchboard_background_writes", default=False)
+_ADMITTED = contextvars.ContextVar("switchboard_background_admitted", default=False)
 
 
 @contextlib.contextmanager
@@ -135,14 +136,26 @@ class Database:
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer: queue writers here instead of in SQLite's sleeping busy handler.
         self._write_lock = WriterLock() if self.is_sqlite else None
-        # Awaited by each background write before it asks for the writer (see `background()`).
-        self.background_gate: Callable[[], Awaitable[None]] | None = None
+        # Awaited by each background write before it asks for the writer (see `background()`),
+        # with the number of tickets the work is for.
+        self.background_gate: Callable[[int], Awaitable[None]] | None = None
+
+    async def admit(self, weight: int = 1) -> None:
+        """Inside `background()`: pass the gate once now, for work on `weight` tickets.
+
+        The rest of the calling task (and the tasks it starts) then writes without asking again:
+        a pipeline message reads, computes and writes in the same turn, so during a burst of
+        intake it does none of that until its turn comes (not all of it but the writes).
+        """
+        if _BACKGROUND.get() and not _ADMITTED.get() and self.background_gate is not None:
+            await self.background_gate(weight)
+        _ADMITTED.set(True)
 
     @asynccontextmanager
     async def _turn(self, ahead: bool | None) -> AsyncIterator[None]:
         """A writer's turn: background writes first pass the gate; on SQLite, the writer lock is held."""
-        if not _asks_ahead(ahead) and self.background_gate is not None:
-            await self.background_gate()
+        if not _asks_ahead(ahead) and not _ADMITTED.get() and self.background_gate is not None:
+            await self.background_gate(1)
         if self._write_lock is None:
             yield
             return

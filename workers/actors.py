@@ -27,13 +27,16 @@ def _in_background(fn: Actor) -> Actor:
     """The actor's writes are background writes (storage.db.background).
 
     They wait behind writes a person is waiting on and, in a process that also serves intake
-    (embedded mode), for a lull in intake: a burst of tickets is accepted first, while one
-    pipeline write still goes every 0.2 s (GroupCommitter.lull, set as the database's gate).
+    (embedded mode), the whole step waits for a lull in intake before it starts: a burst of
+    tickets is accepted first, while the pipeline still moves about one ticket per 0.2 s
+    (GroupCommitter.lull, set as the database's gate; a message for 100 tickets waits its
+    turn once, then reads, triages and writes them all).
     """
 
     @functools.wraps(fn)
     async def run(*args: Any) -> None:
         with background():
+            await current().db.admit(len(args[0]) if args and isinstance(args[0], list) else 1)
             await fn(*args)
 
     return run

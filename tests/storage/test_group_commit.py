@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from storage.batching import GroupCommitter
+from storage.batching import MOST_SPACINGS, GroupCommitter
 from storage.errors import IdempotencyMismatch
 from storage.models import IdempotencyKey, Ticket, TicketEvent
 from storage.tickets import Idempotency, NewTicket, create_ticket
@@ -104,6 +104,31 @@ async def test_background_work_waits_for_a_lull_in_intake_but_is_never_starved(d
     during = [t for t in passes if t < stop_at - 0.05]
     assert 2 <= len(during) <= 6, passes
     assert all(b - a >= 0.24 for a, b in zip(during, during[1:], strict=False)), passes
+
+
+@pytest.mark.parametrize(("weight", "gap"), [(4, 0.4), (1000, MOST_SPACINGS * 0.02)])
+async def test_a_step_for_many_tickets_makes_the_next_wait_longer_in_a_burst(db, weight, gap):
+    committer = GroupCommitter(db)
+    committer.start()
+    loop = asyncio.get_running_loop()
+    try:
+        # While tickets stream in, a worker whose every step is for `weight` tickets
+        stop_at = loop.time() + 1.3
+
+        async def worker() -> list[float]:
+            passes = []
+            while loop.time() < stop_at:
+                await committer.lull(weight, spacing=0.1 if weight < MOST_SPACINGS else 0.02)
+                passes.append(loop.time())
+            return passes
+
+        _, passes = await asyncio.gather(_stream(committer, stop_at), worker())
+    finally:
+        await committer.stop()
+    # Then its steps were `spacing` apart per ticket (capped at MOST_SPACINGS spacings)
+    during = [t for t in passes if t < stop_at - 0.05]
+    assert len(during) >= 2, passes
+    assert all(gap - 0.01 <= b - a <= gap + 0.25 for a, b in zip(during, during[1:], strict=False)), passes
 
 
 async def test_many_background_waiters_go_one_at_a_time_in_a_burst_and_all_together_after(db):

@@ -56,7 +56,7 @@ async def test_a_waiter_cancelled_just_as_it_was_handed_the_lock_passes_it_on():
 async def test_background_writes_wait_for_the_gate_and_writes_someone_waits_on_do_not(db):
     # Given a gate that stays shut (intake busy), as intake installs its committer's lull
     opened = asyncio.Event()
-    db.background_gate = opened.wait
+    db.background_gate = lambda _weight: opened.wait()
     with background():  # the task copies the context: its writes are background writes
         pipeline_write = asyncio.create_task(db.run_write(lambda conn: conn.execute(text("SELECT 1"))))
         session_write = asyncio.create_task(_session_write(db))
@@ -73,3 +73,26 @@ async def test_background_writes_wait_for_the_gate_and_writes_someone_waits_on_d
 async def _session_write(db) -> None:  # type: ignore[no-untyped-def]
     async with db.write() as session:
         await session.execute(text("SELECT 1"))
+
+
+async def test_an_admitted_step_passes_the_gate_once_for_its_weight_and_then_writes_freely(db):
+    # Given a gate that records what it is asked for
+    asked: list[int] = []
+
+    async def gate(weight: int) -> None:
+        asked.append(weight)
+
+    db.background_gate = gate
+
+    async def step() -> None:  # a pipeline message for seven tickets: admitted once, then two writes
+        await db.admit(7)
+        await db.run_write(lambda conn: conn.execute(text("SELECT 1")))
+        await _session_write(db)
+
+    with background():
+        await asyncio.create_task(step())
+        # A background write outside an admitted step still asks, once per write
+        await asyncio.create_task(db.run_write(lambda conn: conn.execute(text("SELECT 1"))))
+    # And work outside background() (someone is waiting on it) never asks
+    await db.admit(3)
+    assert asked == [7, 1]
