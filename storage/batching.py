@@ -33,11 +33,11 @@ TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
 EVENTS: Table = TicketEvent.__table__  # type: ignore[assignment]
 AGENTS: Table = Agent.__table__  # type: ignore[assignment]
 KEYS: Table = IdempotencyKey.__table__  # type: ignore[assignment]
-# Attribute name -> column name, for the few attributes not named like their column.
 # A background step for many tickets makes the next wait this many lull spacings at the most
 # (one per ticket below that), so other background work (sweeper, SLA clock) still gets a turn
 # every few seconds of a long burst.
 MOST_SPACINGS = 25
+# Attribute name -> column name, for the few attributes not named like their column.
 _COLUMN_OF = {attr.key: attr.columns[0].name for attr in Ticket.__mapper__.column_attrs}
 
 

@@ -144,10 +144,12 @@ class Database:
         """Inside `background()`: pass the gate once now, for work on `weight` tickets.
 
         The rest of the calling task (and the tasks it starts) then writes without asking again:
-        a pipeline message reads, computes and writes in the same turn, so during a burst of
-        intake it does none of that until its turn comes (not all of it but the writes).
+        a pipeline message reads, computes and writes in one turn, so during a burst of intake
+        none of that runs before its turn comes (rather than only its writes waiting).
         """
-        if _BACKGROUND.get() and not _ADMITTED.get() and self.background_gate is not None:
+        if not _BACKGROUND.get() or _ADMITTED.get():
+            return
+        if self.background_gate is not None:
             await self.background_gate(weight)
         _ADMITTED.set(True)
 
