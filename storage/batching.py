@@ -12,12 +12,12 @@ import collections
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Dialect, Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -326,12 +326,30 @@ class GroupCommitter:
             item.future.set_result(outcome)
 
 
-def _move(conn: Connection, ticket_id: str, source: TicketStatus, to: TicketStatus,
-          values: dict[str, Any], now: datetime) -> bool:
-    """Move one ticket from `source` to `to` with `values` (a guarded update); False if it was not in `source`."""
-    stmt = (update(TICKETS).where(TICKETS.c.id == ticket_id, TICKETS.c.status == str(source))
-            .values(version=TICKETS.c.version + 1, **_as_row(transition_values(to, values, now))))
-    return bool(conn.execute(stmt).rowcount == 1)
+def _move_many(conn: Connection, source: TicketStatus, to: TicketStatus, changes: dict[str, dict[str, Any]],
+               now: datetime) -> None:
+    """Move tickets that are in `source` to `to`, each with its values: one executemany per set of columns.
+
+    The caller has made sure they are in `source` and stay there (rows locked on PostgreSQL,
+    SQLite's one writer); the status is still in the WHERE clause as a second guard.
+    """
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for ticket_id, values in changes.items():
+        row = _as_row(transition_values(to, values, now))
+        groups.setdefault(frozenset(row), []).append({"b_id": ticket_id, **{f"b_{k}": v for k, v in row.items()}})
+    for columns, rows in groups.items():
+        stmt = (update(TICKETS).where(TICKETS.c.id == bindparam("b_id"), TICKETS.c.status == str(source))
+                .values(version=TICKETS.c.version + 1, **{name: bindparam(f"b_{name}") for name in columns}))
+        conn.execute(stmt, rows)
+
+
+def _in_status(conn: Connection, ticket_ids: Iterable[str], status: TicketStatus) -> list[str]:
+    """Those of `ticket_ids` in `status`, in id order; on PostgreSQL their rows stay locked until commit."""
+    query = (select(TICKETS.c.id).where(TICKETS.c.id.in_(sorted(ticket_ids)), TICKETS.c.status == str(status))
+             .order_by(TICKETS.c.id))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return [row.id for row in conn.execute(query)]
 
 
 def _event(ticket_id: str, action: Action, source: TicketStatus, to: TicketStatus, *, actor: str,
@@ -348,8 +366,8 @@ async def act_many(db: Database, action: Action, changes: dict[str, tuple[dict[s
     still in the action's source status (a guarded update, as in `storage.tickets.act`); the
     others (a redelivered message, someone faster) are left alone and get no event. Only edges
     with one source status and no capacity to account for are taken here (triage, queue), so no
-    agent row is touched. Tickets are updated in id order, so two overlapping batches on
-    PostgreSQL wait for each other instead of deadlocking.
+    agent row is touched. Tickets are locked in id order first (PostgreSQL), so two overlapping
+    batches wait for each other instead of deadlocking, and then all written in one executemany.
     """
     sources, to = TRANSITIONS[action]
     if len(sources) != 1 or to in HOLDS_CAPACITY or sources & HOLDS_CAPACITY:
@@ -358,14 +376,11 @@ async def act_many(db: Database, action: Action, changes: dict[str, tuple[dict[s
 
     def work(conn: Connection) -> list[str]:
         now = utcnow()
-        moved, events = [], []
-        for ticket_id in sorted(changes):
-            values, data = changes[ticket_id]
-            if _move(conn, ticket_id, source, to, values, now):
-                moved.append(ticket_id)
-                events.append(_event(ticket_id, action, source, to, actor=actor, channel=channel, data=data, now=now))
-        if events:
-            _insert_many(conn, EVENTS, events)
+        moved = _in_status(conn, changes, source)  # locked in id order: overlapping batches take turns
+        if moved:
+            _move_many(conn, source, to, {ticket_id: changes[ticket_id][0] for ticket_id in moved}, now)
+            _insert_many(conn, EVENTS, [_event(ticket_id, action, source, to, actor=actor, channel=channel,
+                                               data=changes[ticket_id][1], now=now) for ticket_id in moved])
         return moved
 
     return await db.run_write(work)
@@ -408,30 +423,30 @@ async def place_many(db: Database, ticket_ids: list[str], plan: Planner) -> list
             team = list(session.scalars(agents.order_by(Agent.id).with_for_update() if lock
                                         else agents.order_by(Agent.id)))
             placements = plan(team, found)
-        written, events = [], []
+        placed = [p.ticket_id for p in placements]
+        if len(set(placed)) != len(placed) or not set(placed) <= {t.id for t in found}:
+            raise ValueError("a routing plan must place each ticket it was given at most once")
+        assigned = {p.ticket_id: {**p.values, "assignee_id": p.agent_id} for p in placements if p.agent_id}
+        queued = {p.ticket_id: p.values for p in placements if not p.agent_id}
+        for to, changes in ((TicketStatus.ASSIGNED, assigned), (TicketStatus.QUEUED, queued)):
+            if changes:
+                _move_many(conn, TicketStatus.TRIAGED, to, changes, now)
+        taken = collections.Counter(p.agent_id for p in placements if p.agent_id)
+        for agent_id, slots in sorted(taken.items()):
+            reserved = conn.execute(
+                update(AGENTS).where(AGENTS.c.id == agent_id, AGENTS.c.active.is_(True),
+                                     AGENTS.c.load + slots <= AGENTS.c.capacity)
+                .values(load=AGENTS.c.load + slots, last_assigned_at=now))
+            if reserved.rowcount != 1:  # cannot happen while the rows are held: roll everything back
+                raise AtCapacity(f"agent {agent_id} has no spare capacity", details={"agent_id": agent_id})
+        events = []
         for placement in placements:
             action = Action.ASSIGN if placement.agent_id else Action.QUEUE
-            to = TRANSITIONS[action][1]
-            values = dict(placement.values)
-            if placement.agent_id:
-                values["assignee_id"] = placement.agent_id
-            if not _move(conn, placement.ticket_id, TicketStatus.TRIAGED, to, values, now):
-                continue
-            data = dict(placement.event)
-            if placement.agent_id:
-                reserved = conn.execute(
-                    update(AGENTS).where(AGENTS.c.id == placement.agent_id, AGENTS.c.active.is_(True),
-                                         AGENTS.c.load < AGENTS.c.capacity)
-                    .values(load=AGENTS.c.load + 1, last_assigned_at=now))
-                if reserved.rowcount != 1:
-                    raise AtCapacity(f"agent {placement.agent_id} has no spare capacity",
-                                     details={"agent_id": placement.agent_id})
-                data.setdefault("agent_id", placement.agent_id)
-            written.append(placement)
-            events.append(_event(placement.ticket_id, action, TicketStatus.TRIAGED, to, actor="router",
-                                 channel="pipeline", data=data, now=now))
+            data = {**placement.event, "agent_id": placement.agent_id} if placement.agent_id else placement.event
+            events.append(_event(placement.ticket_id, action, TicketStatus.TRIAGED, TRANSITIONS[action][1],
+                                 actor="router", channel="pipeline", data=data, now=now))
         if events:
             _insert_many(conn, EVENTS, events)
-        return written
+        return placements
 
     return await db.run_write(work)
