@@ -59,6 +59,10 @@ _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
 }
+# SQLSTATEs of a PostgreSQL that is not taking work: 08xxx connection exceptions and 57P01-57P05
+# (shutting down, crashed, starting up: asyncpg's CannotConnectNowError reaches us as a plain
+# DBAPIError while a connection is being opened, not as an OperationalError).
+_SERVER_AWAY = ("08", "57P")
 _STORAGE_STATUS: list[tuple[type[StorageError], int]] = [(NotFound, 404), (Conflict, 409), (Invalid, 422)]
 
 
@@ -103,6 +107,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except DBAPIError as exc:
         if exc.connection_invalidated:
             return error_response(503, "unavailable", "the database connection was lost; try again",
+                                  headers={"Retry-After": "2"})
+        if str(getattr(exc.orig, "sqlstate", "") or "").startswith(_SERVER_AWAY):
+            log.warning("database unavailable: SQLSTATE %s", exc.orig.sqlstate)  # type: ignore[union-attr]
+            return error_response(503, "unavailable", "the database is unavailable; try again shortly",
                                   headers={"Retry-After": "2"})
         raise
 

@@ -255,3 +255,26 @@ async def test_health_ready_metrics(app):
     await app.post("/v1/tickets", {"body": "x"})
     metrics = await (await app.client.get("/metrics")).text()
     assert "switchboard_http_requests_total" in metrics
+
+
+@pytest.mark.parametrize("sqlstate", ["57P03", "08006"])
+async def test_a_postgresql_refusing_connections_is_a_503_not_a_500(app, monkeypatch, sqlstate):
+    # Given PostgreSQL answering a new connection with "the database system is shutting down"
+    # (asyncpg's CannotConnectNowError, 57P03), or a connection failure (08006): SQLAlchemy hands
+    # these over as a plain DBAPIError, not an OperationalError, when no connection was open yet
+    import asyncpg
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+    from sqlalchemy.exc import DBAPIError
+
+    orig = asyncpg.exceptions.PostgresError.new({"C": sqlstate, "M": "the database system is shutting down"})
+    translated = AsyncAdapt_asyncpg_dbapi(asyncpg)._asyncpg_error_translate[asyncpg.exceptions.PostgresError](
+        str(orig), orig)
+
+    async def refused(*_: Any, **__: Any) -> None:
+        raise DBAPIError("SELECT", {}, translated)
+
+    monkeypatch.setattr("storage.tickets.get_ticket", refused)
+    # When a request needs the database / Then a clear 503 in the error shape, with Retry-After
+    response = await app.client.get("/v1/tickets/T-AAAAAAAAAA")
+    assert response.status == 503 and response.headers["Retry-After"] == "2"
+    assert (await response.json())["error"]["code"] == "unavailable"
