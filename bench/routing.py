@@ -4,11 +4,13 @@
     python bench/routing.py --postgres postgresql://postgres@127.0.0.1:5432/test   # route() on PostgreSQL
 
 `decide()` is timed over rosters of 10, 50 and 200 agents with random skills, languages, tiers and
-loads (best of 3 runs of --decisions calls). `route()` is what the `route_tickets` actor runs per
-ticket: read the ticket, read the active roster, decide, and commit the assignment (guarded update,
-capacity increment and audit event in one transaction). It is timed one ticket at a time (as one
-actor message does) and with --concurrency routes in flight (as several worker threads do), over
---tickets triaged tickets and 50 agents, in a throwaway database dropped at the end.
+loads (best of 3 runs of --decisions calls). `route()` routes one ticket (what `/v1/route` and a
+reopened ticket use): read the ticket, read the active roster, decide, and commit the assignment
+(guarded update, capacity increment and audit event in one transaction). It is timed one ticket
+at a time and with --concurrency routes in flight. `route_many()` is what the `route_tickets`
+actor runs for a message: its tickets decided together and written in one transaction; it is
+timed over messages of 100 ids, one message at a time. Each phase routes --tickets triaged
+tickets over 50 agents, in a throwaway database dropped at the end.
 """
 
 from __future__ import annotations
@@ -115,8 +117,8 @@ async def bench_route(url: str, tickets: int, concurrency: int) -> None:
     rt = Runtime(settings=settings, db=db, triage=load_service("keyword"))
     rng = random.Random(11)
     try:
-        ids = await seed(db, tickets * 2, rng)
-        one, many = ids[:tickets], ids[tickets:]
+        ids = await seed(db, tickets * 3, rng)
+        one, many, batched = ids[:tickets], ids[tickets:2 * tickets], ids[2 * tickets:]
         started = time.perf_counter()
         outcomes = [await pipeline.route(rt, i) for i in one]
         sequential = len(one) / (time.perf_counter() - started)
@@ -129,10 +131,15 @@ async def bench_route(url: str, tickets: int, concurrency: int) -> None:
         started = time.perf_counter()
         outcomes += await asyncio.gather(*(routed(i) for i in many))
         parallel = len(many) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        for start in range(0, len(batched), 100):
+            outcomes += [r for _, r in await pipeline.route_many(rt, batched[start:start + 100])]
+        together = len(batched) / (time.perf_counter() - started)
         counts = {o: sum(r.outcome == o for r in outcomes) for o in ("assigned", "queued", "no_candidates")}
         assert sum(r.changed for r in outcomes) == len(ids), "every ticket routed exactly once"
         print(f"route() on {db.dialect}, 50 agents: {sequential:,.0f} tickets/s one at a time, "
-              f"{parallel:,.0f} tickets/s with {concurrency} in flight; outcomes: {counts}")
+              f"{parallel:,.0f} tickets/s with {concurrency} in flight; route_many(): {together:,.0f} tickets/s "
+              f"in messages of 100; outcomes: {counts}")
     finally:
         await db.dispose()
 
