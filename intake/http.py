@@ -101,18 +101,20 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return error_response(exc.status, code, message, headers=headers)
     except (OperationalError, InterfaceError, PoolTimeout, ConnectionError) as exc:
-        log.warning("database unavailable: %s", exc.__class__.__name__)
-        return error_response(503, "unavailable", "the database is unavailable; try again shortly",
-                              headers={"Retry-After": "2"})
+        return _unavailable(exc.__class__.__name__)
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            return error_response(503, "unavailable", "the database connection was lost; try again",
-                                  headers={"Retry-After": "2"})
-        if str(getattr(exc.orig, "sqlstate", "") or "").startswith(_SERVER_AWAY):
-            log.warning("database unavailable: SQLSTATE %s", exc.orig.sqlstate)  # type: ignore[union-attr]
-            return error_response(503, "unavailable", "the database is unavailable; try again shortly",
-                                  headers={"Retry-After": "2"})
+            return _unavailable("connection lost", "the database connection was lost; try again")
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        if sqlstate.startswith(_SERVER_AWAY):
+            return _unavailable(f"SQLSTATE {sqlstate}")
         raise
+
+
+def _unavailable(why: str, message: str = "the database is unavailable; try again shortly") -> web.Response:
+    """The 503 a client should retry: the database is down, restarting or unreachable."""
+    log.warning("database unavailable: %s", why)
+    return error_response(503, "unavailable", message, headers={"Retry-After": "2"})
 
 
 @functools.lru_cache(maxsize=1024)
