@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Dialect, Select, Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -343,13 +343,15 @@ def _move_many(conn: Connection, source: TicketStatus, to: TicketStatus, changes
         conn.execute(stmt, rows)
 
 
+def _held(conn: Connection, query: Select[Any]) -> Select[Any]:
+    """`query` taking row locks on PostgreSQL (SQLite's one writer holds everything already)."""
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+
 def _in_status(conn: Connection, ticket_ids: Iterable[str], status: TicketStatus) -> list[str]:
     """Those of `ticket_ids` in `status`, in id order; on PostgreSQL their rows stay locked until commit."""
-    query = (select(TICKETS.c.id).where(TICKETS.c.id.in_(sorted(ticket_ids)), TICKETS.c.status == str(status))
-             .order_by(TICKETS.c.id))
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return [row.id for row in conn.execute(query)]
+    query = select(TICKETS.c.id).where(TICKETS.c.id.in_(list(ticket_ids)), TICKETS.c.status == str(status))
+    return [row.id for row in conn.execute(_held(conn, query.order_by(TICKETS.c.id)))]
 
 
 def _event(ticket_id: str, action: Action, source: TicketStatus, to: TicketStatus, *, actor: str,
@@ -414,14 +416,12 @@ async def place_many(db: Database, ticket_ids: list[str], plan: Planner) -> list
 
     def work(conn: Connection) -> list[Placement]:
         now = utcnow()
-        lock = conn.dialect.name == "postgresql"
+        tickets = select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status == TicketStatus.TRIAGED)
+        agents = select(Agent).where(Agent.active.is_(True))
         with Session(conn) as session:
-            tickets = select(Ticket).where(Ticket.id.in_(ticket_ids), Ticket.status == TicketStatus.TRIAGED)
-            agents = select(Agent).where(Agent.active.is_(True))
             # Tickets, then agents, each in id order: the order `storage.tickets.act` takes them in.
-            found = list(session.scalars(tickets.order_by(Ticket.id).with_for_update() if lock else tickets))
-            team = list(session.scalars(agents.order_by(Agent.id).with_for_update() if lock
-                                        else agents.order_by(Agent.id)))
+            found = list(session.scalars(_held(conn, tickets.order_by(Ticket.id))))
+            team = list(session.scalars(_held(conn, agents.order_by(Agent.id))))
             placements = plan(team, found)
         placed = [p.ticket_id for p in placements]
         if len(set(placed)) != len(placed) or not set(placed) <= {t.id for t in found}:
