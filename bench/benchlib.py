@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,23 +58,29 @@ def wait_http(url: str, seconds: float = 90) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+async def status_counts(db: Any) -> dict[str, int]:
+    """How many tickets `db` (a storage.db.Database) holds in each status, in one query."""
+    from sqlalchemy import func, select
+
+    from storage.models import Ticket
+
+    async with db.read() as session:
+        rows = await session.execute(select(Ticket.status, func.count()).group_by(Ticket.status))
+    return {str(status): int(n) for status, n in rows}
+
+
 def count_tickets(database_url: str, *, status: str | None = None) -> int:
     """How many tickets the database holds (every 2xx must have left one), or how many in `status`."""
     sys.path.insert(0, str(ROOT))
-    from sqlalchemy import func, select
-
     from storage.db import Database
-    from storage.models import Ticket
 
     async def count() -> int:
         db = Database(database_url)
-        async with db.read() as session:
-            query = select(func.count()).select_from(Ticket)
-            if status is not None:
-                query = query.where(Ticket.status == status)
-            n = await session.scalar(query)
-        await db.dispose()
-        return int(n or 0)
+        try:
+            counts = await status_counts(db)
+        finally:
+            await db.dispose()
+        return counts.get(status, 0) if status is not None else sum(counts.values())
 
     return asyncio.run(count())
 

@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import cpu_times, free_port, steal_percent, wait_http  # noqa: E402
+from benchlib import cpu_times, free_port, status_counts, steal_percent, wait_http  # noqa: E402
 
 from ml import TriageRequest, TriageService, load_service  # noqa: E402
 from ml.datasets import DATA, read_examples  # noqa: E402
@@ -179,8 +179,8 @@ async def _post_all(url: str, texts: list[str], connections: int = 50) -> None:
                 i, text = queue.pop()
                 subject, _, body = text.partition("\n")
                 if len(subject) > 300:  # the API's limit: the rest of a long first line opens the body
-                    subject, rest = subject[:300].rsplit(" ", 1)[0], subject[len(subject[:300].rsplit(" ", 1)[0]):]
-                    body = f"{rest.strip()}\n{body}"
+                    head = subject[:300].rsplit(" ", 1)[0]
+                    subject, body = head, f"{subject[len(head):].strip()}\n{body}"
                 async with http.post(url, json={"subject": subject, "body": body,
                                                 "requester": {"id": f"c-{i % 200}"}}) as response:
                     if response.status != 202:
@@ -189,20 +189,29 @@ async def _post_all(url: str, texts: list[str], connections: int = 50) -> None:
         await asyncio.gather(*(client() for _ in range(connections)))
 
 
-def _status_counts(database_url: str) -> dict[str, int]:
-    from sqlalchemy import func, select
+async def _until_routed(database_url: str, total: int, started: float) -> tuple[float, float]:
+    """Seconds from `started` until no ticket waits for triage, and until none waits for routing.
 
-    from storage.db import Database
-    from storage.models import Ticket
+    Polls every 50 ms through one connection pool, so the watching costs the machine little."""
+    from storage.db import Database  # not at the top: the service bench's RSS would count SQLAlchemy
 
-    async def count() -> dict[str, int]:
-        db = Database(database_url)
-        async with db.read() as session:
-            rows = await session.execute(select(Ticket.status, func.count()).group_by(Ticket.status))
+    db = Database(database_url)
+    triaged_s = None
+    try:
+        while True:
+            counts = await status_counts(db)
+            if sum(counts.values()) < total:
+                raise SystemExit(f"only {sum(counts.values())} of {total} tickets stored")
+            now = time.perf_counter() - started
+            if triaged_s is None and counts.get("received", 0) == 0:
+                triaged_s = now
+            if triaged_s is not None and counts.get("triaged", 0) == 0:
+                return triaged_s, now
+            if now > 600:
+                raise SystemExit(f"tickets still waiting after 10 minutes: {counts}")
+            await asyncio.sleep(0.05)
+    finally:
         await db.dispose()
-        return {str(status): int(n) for status, n in rows}
-
-    return asyncio.run(count())
 
 
 def _reset_postgres(database_url: str) -> None:
@@ -255,19 +264,7 @@ def worker_run(args: argparse.Namespace, max_batch: int, texts: list[str]) -> di
         started = time.perf_counter()
         asyncio.run(_post_all(f"http://127.0.0.1:{port}/v1/tickets", texts))
         posted = time.perf_counter() - started
-        triaged_s = routed_s = None
-        while routed_s is None:
-            counts = _status_counts(database_url)
-            if sum(counts.values()) < len(texts):
-                raise SystemExit(f"only {sum(counts.values())} of {len(texts)} tickets stored")
-            now = time.perf_counter() - started
-            if triaged_s is None and counts.get("received", 0) == 0:
-                triaged_s = now
-            if triaged_s is not None and counts.get("triaged", 0) == 0:
-                routed_s = now
-            elif now > 600:
-                raise SystemExit(f"tickets still waiting after 10 minutes: {counts}")
-            time.sleep(0.05)
+        triaged_s, routed_s = asyncio.run(_until_routed(database_url, len(texts), started))
         steal = steal_percent(before, cpu_times())
         rss = max(_peak_rss_mb(pid) for pid in _children(worker.pid))
         fallbacks = worker_log.read_text().count('"model": "fallback"')
