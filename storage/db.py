@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 T = TypeVar("T")
@@ -60,6 +61,16 @@ def _configure_sqlite(engine: Engine, *, begin: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
+
+
+def _drop_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: a connection whose server went away while it sat idle is replaced, not handed out.
+
+    asyncpg sees the server close an idle socket (a restart, an idle timeout) as soon as the loop
+    reads it; a silent network loss still fails the first statement, as it would after a ping.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("connection closed while idle")
 
 
 class WriterLock:
@@ -126,12 +137,18 @@ class Database:
             self._sync_write_engine: Engine | None = create_engine(
                 make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30, "check_same_thread": False})
             _configure_sqlite(self._sync_write_engine, begin="BEGIN IMMEDIATE")
+            self._alone_engine: AsyncEngine | None = None
         else:
             self.write_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
             self.read_engine = self.write_engine
             self._sync_write_engine = None
+            # `run_alone`: statements that are their own transaction, in one round trip each: no
+            # BEGIN/COMMIT, and instead of a pre-ping (three round trips on asyncpg) a look at the
+            # socket when a connection is checked out (`_drop_closed`).
+            self._alone_engine = create_async_engine(url, pool_size=4, max_overflow=4, isolation_level="AUTOCOMMIT")
+            event.listen(self._alone_engine.sync_engine, "checkout", _drop_closed)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer: queue writers here instead of in SQLite's sleeping busy handler.
@@ -195,6 +212,14 @@ class Database:
                 return self._run_sync_write(work)
             return await asyncio.to_thread(self._run_sync_write, work)
 
+    async def run_alone(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """PostgreSQL: one statement, its own transaction, in one round trip; its rows."""
+        if self._alone_engine is None:
+            raise RuntimeError("run_alone is for PostgreSQL")
+        async with self._alone_engine.connect() as conn:
+            result = await conn.exec_driver_sql(sql, params)
+            return list(result.all())
+
     def _run_sync_write(self, work: Callable[[Connection], T]) -> T:
         assert self._sync_write_engine is not None
         with self._sync_write_engine.begin() as conn:
@@ -213,5 +238,7 @@ class Database:
         if self._sync_write_engine is not None:
             self._sync_write_engine.dispose()
         await self.write_engine.dispose()
+        if self._alone_engine is not None:
+            await self._alone_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
 
 from storage.batching import MOST_SPACINGS, GroupCommitter
+from storage.db import Database
 from storage.errors import IdempotencyMismatch
 from storage.models import IdempotencyKey, Ticket, TicketEvent
 from storage.tickets import Idempotency, NewTicket, create_ticket
@@ -209,3 +211,43 @@ async def test_a_batch_that_fails_leaves_no_ticket_and_no_event_and_fails_every_
     assert committer.batches == 0 and all(isinstance(o, Exception) for o in outcomes), outcomes
     assert await _count(db, Ticket) == 0
     assert await _count(db, TicketEvent) == 0
+
+
+async def test_connections_the_server_closed_while_idle_are_replaced_not_used(pg_database):
+    # Given a PostgreSQL committer whose pooled connections have each written a batch
+    db = Database(pg_database)
+    committer = GroupCommitter(db, split_at=1)
+    committer.start()
+    try:
+        await asyncio.gather(*(committer.create(NewTicket(subject="s", body=f"warm {i}")) for i in range(40)))
+        # When the server closes every other connection to the database (a restart, an idle timeout)
+        conn = await asyncpg.connect(pg_database.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            killed = await conn.fetchval("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        finally:
+            await conn.close()
+        assert killed >= 1
+        await asyncio.sleep(0.2)  # the loop reads the closed sockets
+        # Then the next tickets are committed on fresh connections, none refused
+        receipts = await asyncio.gather(*(committer.create(NewTicket(subject="s", body=f"after {i}"))
+                                          for i in range(10)))
+    finally:
+        await committer.stop()
+        await db.dispose()
+    assert all(created for _, created in receipts)
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_cut(pg_database):
+    # (PostgreSQL: SQLite does not enforce VARCHAR lengths; intake's schemas refuse them before)
+    db = Database(pg_database)
+    committer = GroupCommitter(db)
+    committer.start()
+    try:
+        with pytest.raises(Exception, match="too long|value"):
+            await committer.create(NewTicket(subject="x" * 301, body="b"))
+        async with db.read() as session:  # (the database is shared: look for this ticket, cut or whole)
+            assert not await session.scalar(select(func.count()).where(Ticket.subject.startswith("x" * 300)))
+    finally:
+        await committer.stop()
+        await db.dispose()
