@@ -172,18 +172,11 @@ async def _place(rt: Runtime, ticket: Ticket, decision: Decision) -> Routed | No
     return None
 
 
-async def read_tickets(rt: Runtime, ticket_ids: list[str]) -> dict[str, Ticket]:
-    """The tickets among `ticket_ids` that exist, in one read."""
+async def route(rt: Runtime, ticket_id: str) -> Routed:
+    """Route a triaged (or re-route a queued) ticket: assigned to the best free agent, else queued."""
     async with rt.db.read() as session:
-        return {t.id: t for t in await session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))}
-
-
-async def route(rt: Runtime, ticket_id: str, *, ticket: Ticket | None = None) -> Routed:
-    """Route a triaged (or re-route a queued) ticket: assigned to the best free agent, else queued.
-
-    `ticket`: as read earlier (`read_tickets`); if it changed since, the guarded update notices.
-    """
-    if ticket is None and (ticket := (await read_tickets(rt, [ticket_id])).get(ticket_id)) is None:
+        ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
         return Routed("missing")
     if ticket.status not in (TicketStatus.TRIAGED, TicketStatus.QUEUED):
         return Routed(ticket.status, ticket.assignee_id)
