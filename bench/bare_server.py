@@ -18,7 +18,12 @@ async def create(request: web.Request) -> web.Response:
                               "echo": len(data.get("body", ""))}, status=202)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # bare_server.py PORT [uvloop]
     app = web.Application()
     app.router.add_post("/v1/tickets", create)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    loop = None
+    if sys.argv[2:] == ["uvloop"]:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None, loop=loop)

@@ -4,8 +4,9 @@
     python bench/intake.py --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test \\
                            --redis redis://127.0.0.1:6379/5
 
-Needs `wrk` (apt-get install wrk). Prints requests/s and p50/p99 latency for both servers, the
-ratio, and checks that every 2xx answer left a committed ticket in the database. In embedded mode
+Needs `wrk` (apt-get install wrk). Prints requests/s and p50/p99 latency for the bare handler on
+asyncio's default loop (the yardstick the aim is stated against), the same handler on uvloop (the
+loop `python -m intake` runs on by default), and Switchboard, the ratios, and checks that every 2xx answer left a committed ticket in the database. In embedded mode
 the in-process pipeline yields to intake during the burst (storage.batching.GroupCommitter.lull);
 the last line says how many tickets it left waiting and how fast it then works through them.
 CPU us/req is the server process's CPU time (user + system) per answered request: steadier than
@@ -71,12 +72,14 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp()
     database_url = args.postgres or f"sqlite+aiosqlite:///{tmp}/bench.db"
-    bare_port, port = free_port(), free_port()
+    bare_port, uv_port, port = free_port(), free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "TRIAGE_MODEL": "keyword",
            "LOG_FORMAT": "json", "AGENTS_FILE": "demo"}
     if args.redis:
         env["REDIS_URL"] = args.redis
     bare = subprocess.Popen([sys.executable, str(HERE / "bare_server.py"), str(bare_port)])
+    # Switchboard runs on uvloop (EVENT_LOOP=auto); the same bare handler on uvloop is the fair second yardstick.
+    bare_uv = subprocess.Popen([sys.executable, str(HERE / "bare_server.py"), str(uv_port), "uvloop"])
     server = subprocess.Popen([sys.executable, "-m", "intake"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -85,6 +88,7 @@ def main() -> None:
         before = count_tickets(database_url)
         results = {}
         for name, url, process in (("bare aiohttp", f"http://127.0.0.1:{bare_port}/v1/tickets", bare),
+                                   ("bare uvloop", f"http://127.0.0.1:{uv_port}/v1/tickets", bare_uv),
                                    ("switchboard", f"http://127.0.0.1:{port}/v1/tickets", server)):
             wrk(url, duration=2, connections=args.connections)  # warm up
             cpu = process_cpu(process.pid)
@@ -96,7 +100,7 @@ def main() -> None:
             time.sleep(args.drain)
             drained = waiting - count_tickets(database_url, status="received")
     finally:
-        for process in (bare, server):
+        for process in (bare, bare_uv, server):
             process.terminate()
             process.wait()
     mode = ("PostgreSQL" if args.postgres else "SQLite") + (" + Redis" if args.redis else " embedded")
@@ -105,8 +109,8 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:<14}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}{r['steal']:>9.1f}"
               f"{r['cpu_us']:>12.0f}")
-    sb, base = results["switchboard"], results["bare aiohttp"]
-    print(f"switchboard / bare throughput: {sb['rps'] / base['rps']:.0%}")
+    sb, base, uv = results["switchboard"], results["bare aiohttp"], results["bare uvloop"]
+    print(f"switchboard / bare throughput: {sb['rps'] / base['rps']:.0%} (/ bare on uvloop: {sb['rps'] / uv['rps']:.0%})")
     # The warm-up run's tickets count too; every 2xx must have left a committed row.
     print(f"tickets committed: {stored} (2xx answers in both switchboard runs must not exceed this)")
     if not args.redis:

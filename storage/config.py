@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     outbound_webhook_url: str | None = None
     agents_file: str | None = "demo"
     log_format: str | None = None
+    # `python -m intake`'s event loop: uvloop where installed (all but Windows), else asyncio's.
+    event_loop: Literal["auto", "uvloop", "asyncio"] = "auto"
     triage_model: str = "auto"
     # Micro-batching of the triage model: up to this many concurrent texts share a forward pass,
     # gathered for at most this long after the first (1 = one text per pass, no wait).
