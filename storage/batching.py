@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -317,9 +317,11 @@ class GroupCommitter:
 
     @staticmethod
     def _key_rows(writes: list[tuple[_Pending, dict[str, object]]], now: datetime) -> list[dict[str, object]]:
-        """The batch's idempotency keys, in key order: two overlapping batches that both held a key
-        the other wanted deadlocked (PostgreSQL, tests/storage/test_group_commit.py); taken in one
-        order, one simply waits."""
+        """The batch's idempotency keys, in key order.
+
+        Two overlapping batches that both held a key the other wanted deadlocked (PostgreSQL,
+        tests/storage/test_group_commit.py); taken in one order, one simply waits.
+        """
         rows = [{"scope": item.idempotency.scope, "key": item.idempotency.key, "ticket_id": ticket["id"],
                  "fingerprint": item.idempotency.fingerprint, "created_at": now}
                 for item, ticket in writes if item.idempotency is not None]
@@ -327,7 +329,7 @@ class GroupCommitter:
 
     @staticmethod
     def _event_rows(writes: list[tuple[_Pending, dict[str, object]]], now: datetime,
-                    lost: set[str] = frozenset()) -> list[dict[str, object]]:  # type: ignore[assignment]
+                    lost: Collection[str] = ()) -> list[dict[str, object]]:
         return [{"ticket_id": t["id"], "ts": now, "type": "created", "actor": item.new.actor,
                  "channel": item.new.channel, "from_status": None, "to_status": t["status"],
                  "data": {"subject": item.new.subject[:120]}}
