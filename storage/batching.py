@@ -445,8 +445,21 @@ class Placement:
 
     ticket_id: str
     agent_id: str | None
-    values: dict[str, Any]  # routing_score, routing_reason
-    event: dict[str, Any]
+    score: float | None
+    reason: tuple[str, ...]
+    outcome: str  # assigned | queued | no_candidates
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The ticket's routing columns."""
+        return {"routing_score": self.score, "routing_reason": list(self.reason)}
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """The assign or queue event's data."""
+        if self.agent_id:
+            return {"score": self.score, "reason": list(self.reason), "agent_id": self.agent_id}
+        return {"reason": list(self.reason), "outcome": self.outcome}
 
 
 Planner = Callable[[list[Agent], list[Ticket]], list[Placement]]
@@ -493,9 +506,8 @@ async def place_many(db: Database, ticket_ids: list[str], plan: Planner) -> list
         events = []
         for placement in placements:
             action = Action.ASSIGN if placement.agent_id else Action.QUEUE
-            data = {**placement.event, "agent_id": placement.agent_id} if placement.agent_id else placement.event
             events.append(_event(placement.ticket_id, action, TicketStatus.TRIAGED, TRANSITIONS[action][1],
-                                 actor="router", channel="pipeline", data=data, now=now))
+                                 actor="router", channel="pipeline", data=placement.event, now=now))
         if events:
             _insert_many(conn, EVENTS, events)
         return placements

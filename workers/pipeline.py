@@ -212,13 +212,9 @@ def plan_routes(agents: list[Agent], tickets: list[Ticket]) -> list[Placement]:
             best = decision.ranked[0]
             chosen = profiles[best.agent_id]
             profiles[best.agent_id] = replace(chosen, load=chosen.load + 1, last_assigned_at=now)
-            placements.append(Placement(ticket.id, best.agent_id,
-                                        {"routing_score": best.score, "routing_reason": list(best.reason)},
-                                        {"score": best.score, "reason": list(best.reason)}))
+            placements.append(Placement(ticket.id, best.agent_id, best.score, tuple(best.reason), "assigned"))
         else:
-            placements.append(Placement(ticket.id, None,
-                                        {"routing_reason": list(decision.reason), "routing_score": None},
-                                        {"reason": list(decision.reason), "outcome": decision.outcome}))
+            placements.append(Placement(ticket.id, None, None, tuple(decision.reason), decision.outcome))
     return placements
 
 
@@ -238,11 +234,7 @@ async def route_many(rt: Runtime, ticket_ids: list[str]) -> list[tuple[str, Rout
 
     done = []
     for placement in await place_many(rt.db, ticket_ids, plan):
-        reason = tuple(placement.values["routing_reason"])
-        if placement.agent_id:
-            routed = Routed("assigned", placement.agent_id, placement.values["routing_score"], reason, changed=True)
-        else:
-            routed = Routed(placement.event["outcome"], reason=reason, changed=True)
+        routed = Routed(placement.outcome, placement.agent_id, placement.score, placement.reason, changed=True)
         _routed(seen[placement.ticket_id], routed.outcome, routed.agent_id)
         done.append((placement.ticket_id, routed))
     return done
