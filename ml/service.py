@@ -204,12 +204,14 @@ class TriageService:
 
 
 def load_service(
-    kind: str = "auto", *, threads: int | None = None, max_batch: int = MAX_BATCH, max_wait: float = MAX_WAIT
+    kind: str = "auto", *, threads: int | None = None, max_batch: int = MAX_BATCH, max_wait: float = MAX_WAIT,
+    cache_dir: str | None = None,
 ) -> TriageService:
     """Build the triage service cheaply; the model (if any) loads in a background thread.
 
     `kind`: "keyword" (baseline only), "auto" (the int8 ONNX model, baseline if it cannot load),
-    "torch" (the fp32 transformers + torch model, same fallback).
+    "torch" (the fp32 transformers + torch model, same fallback). `cache_dir`: where the quantized
+    model is kept between starts (None: the user's cache directory; "": nowhere).
     """
     if kind == "keyword":
         return TriageService(KeywordTriager())
@@ -220,6 +222,6 @@ def load_service(
     def loader() -> Triager:
         from ml.model import load_triager
 
-        return load_triager(backend, threads)
+        return load_triager(backend, threads, cache_dir=cache_dir)
 
     return TriageService(loader=loader, max_batch=max_batch, max_wait=max_wait)

@@ -141,13 +141,31 @@ async def test_batching_follows_the_settings(monkeypatch: pytest.MonkeyPatch, en
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     echo = EchoTriager()
-    monkeypatch.setattr("ml.model.load_triager", lambda *_: echo)
+    monkeypatch.setattr("ml.model.load_triager", lambda *_, **__: echo)
     service = await load_service(**Settings(_env_file=None).triage_options).start()  # type: ignore[call-arg]
     # When 40 callers triage at once
     await asyncio.gather(*(service.triage(TriageRequest(f"invoice {i}")) for i in range(40)))
     await service.close()
     # Then no pass held more than the setting allows (by default, some passes were shared)
     assert sum(echo.batches) == 40 and max(echo.batches) in largest
+
+
+@pytest.mark.parametrize(("env", "given"), [({}, None), ({"MODEL_CACHE_DIR": "/srv/models"}, "/srv/models"),
+                                            ({"MODEL_CACHE_DIR": ""}, "")])
+async def test_the_model_cache_setting_reaches_the_loader(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                          given: str | None) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    seen: list[object] = []
+
+    def loader(*_: object, cache_dir: object = "not given") -> EchoTriager:
+        seen.append(cache_dir)
+        return EchoTriager()
+
+    monkeypatch.setattr("ml.model.load_triager", loader)
+    service = await load_service(**Settings(_env_file=None).triage_options).start()  # type: ignore[call-arg]
+    await service.close()
+    assert seen == [given]
 
 
 @pytest.mark.parametrize("env", [{"TRIAGE_MAX_BATCH": "0"}, {"TRIAGE_MAX_WAIT_MS": "-1"}])
