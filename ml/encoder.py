@@ -148,9 +148,7 @@ def _quantize(folded: Path, out: Path, reader: Any = None, ranges: Path = CALIBR
 
 
 def _quantized(source: Path) -> bytes:
-    """`source` quantized for int8 products with the committed activation ranges."""
-    if not CALIBRATION.is_file():
-        raise FileNotFoundError(f"{CALIBRATION} is missing; `python -m ml calibrate` writes it")
+    """`source` quantized for int8 products with the committed activation ranges (checked by `_calibration_digest`)."""
     with tempfile.TemporaryDirectory(prefix="switchboard-onnx-") as tmp:
         quantized = Path(tmp) / "int8.onnx"
         _quantize(_fold(source, Path(tmp) / "folded.onnx"), quantized)
@@ -185,19 +183,27 @@ def _replace(path: Path, data: bytes) -> None:
     os.replace(name, path)
 
 
-def _cached_quantized(source: Path, cache_dir: Path) -> str | bytes:
+def _calibration_digest() -> str:
+    """sha256 of the committed activation ranges: part of the served model's name and of its cache key."""
+    if not CALIBRATION.is_file():
+        raise FileNotFoundError(f"{CALIBRATION} is missing; `python -m ml calibrate` writes it")
+    return hashlib.sha256(CALIBRATION.read_bytes()).hexdigest()
+
+
+def _cached_quantized(source: Path, cache_dir: Path, calibration: str) -> str | bytes:
     """`_quantized(source)` kept in `cache_dir`: built on the first start, checked and loaded on every later one.
 
     Quantizing takes ~3 s and leaves ~120 MB more resident than loading the result (the quantizer
     and `onnx` stay imported): 285 vs 168 MB after load, peak 355 vs 185 MB. The file is named
     after everything that decides its bytes (the export, the calibration, the onnx and onnxruntime
     versions) and is used only if it still has the digest recorded beside it; files appear by
-    rename, so processes starting together never read a half-written one. Returns the file's
+    rename, so processes starting together never read a half-written one. `calibration` is
+    `_calibration_digest()`. Returns the file's
     path, or the model's bytes when the cache cannot be read or written.
     """
     from importlib.metadata import version
 
-    inputs = f"{ONNX_SHA256} {hashlib.sha256(CALIBRATION.read_bytes()).hexdigest()} " \
+    inputs = f"{ONNX_SHA256} {calibration} " \
              f"onnx {version('onnx')} onnxruntime {version('onnxruntime')}"
     path = cache_dir / f"minilm-int8-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}.onnx"
     digest = path.with_suffix(".sha256")
@@ -288,10 +294,11 @@ class OnnxEncoder(_SortedBatches):
         options.inter_op_num_threads = 1
         self.workers = threads or os.cpu_count() or 1
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx") if self.workers > 1 else None
-        quantized = _quantized(model) if cache_dir is None else _cached_quantized(model, cache_dir)
+        calibration = _calibration_digest()
+        quantized = _quantized(model) if cache_dir is None else _cached_quantized(model, cache_dir, calibration)
         self.session = ort.InferenceSession(quantized, options, providers=["CPUExecutionProvider"])
         # The heads fit vectors of one calibration: a recalibrated encoder is another encoder.
-        self.name = f"{ONNX_NAME}-{hashlib.sha256(CALIBRATION.read_bytes()).hexdigest()[:8]}"
+        self.name = f"{ONNX_NAME}-{calibration[:8]}"
         self.tokenizer = _tokenizer()
 
     def _forward(self, feed: dict[str, np.ndarray]) -> np.ndarray:

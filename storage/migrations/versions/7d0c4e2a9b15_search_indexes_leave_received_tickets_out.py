@@ -4,7 +4,7 @@ The trigram indexes of `31e03c50198b` were written by every new ticket, inside t
 202 waits for: PostgreSQL extracted and inserted some 170 trigrams for each body while the
 client waited. As partial indexes (`WHERE status <> 'received'`) a new ticket writes nothing to them;
 its row enters them when triage moves it on (a background transaction), and search finds the
-few tickets still in `received` through the status index (`storage.tickets.list_statement`).
+few tickets still in `received` through the status index (`storage.tickets._matches`).
 bench/intake.py, PostgreSQL + Redis, 50 connections, three interleaved pairs (2026-12-03): 5,062-5,148
 tickets/s, p99 16.8-17.2 ms before; 6,611-6,987 tickets/s, p99 11.3-12.7 ms after. The price is
 paid by search while tickets wait for triage: with a million tickets of which 1,000 sit in
