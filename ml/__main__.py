@@ -47,9 +47,13 @@ def main(argv: list[str] | None = None) -> int:
 
         leave_one_out(args.source, backend=args.backend)
     else:
+        from ml.datasets import LabeledFileError
         from ml.evaluate import evaluate_file
 
-        evaluate_file(args.files, backend=args.backend, split=args.split, baselines=not args.no_baselines)
+        try:
+            evaluate_file(args.files, backend=args.backend, split=args.split, baselines=not args.no_baselines)
+        except LabeledFileError as exc:
+            ev.exit(2, f"{ev.prog}: error: {exc}\n")
     return 0
 
 

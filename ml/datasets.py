@@ -12,9 +12,11 @@ import csv
 import hashlib
 import json
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ml.result import CATEGORIES
 
@@ -224,18 +226,52 @@ def _normal_category(value: str) -> str:
     for name in CATEGORIES:
         if value.strip().lower() == name.lower():
             return name
-    raise ValueError(f"unknown category {value!r}; expected one of {CATEGORIES}")
+    raise ValueError(f"unknown category {value!r}; expected one of {', '.join(CATEGORIES)}")
+
+
+# The priority scales help desks export (Zendesk low/normal/high/urgent, Freshdesk, Jira
+# lowest..highest, ServiceNow "1 - Critical".."5 - Planning", P1-P4, SEV1-SEV4) on our four levels.
+URGENCY_SYNONYMS = {
+    "lowest": "low", "planning": "low", "minor": "low", "trivial": "low",
+    "normal": "medium", "moderate": "medium",
+    "major": "high",
+    "urgent": "critical", "highest": "critical", "blocker": "critical",
+    "p1": "critical", "p2": "high", "p3": "medium", "p4": "low", "p5": "low",
+    "sev1": "critical", "sev2": "high", "sev3": "medium", "sev4": "low",
+}
 
 
 def _normal_urgency(value: str) -> str:
     value = value.strip().lower()
+    value = re.sub(r"^\d+\s*-\s*", "", value)  # ServiceNow's "2 - High"
+    value = URGENCY_SYNONYMS.get(value.replace(" ", "").replace("-", ""), value)
     if value and value not in URGENCY_LEVELS:
-        raise ValueError(f"unknown urgency {value!r}; expected one of {URGENCY_LEVELS}")
+        raise ValueError(
+            f"unknown urgency {value!r}; expected one of {', '.join(URGENCY_LEVELS)} "
+            "(or a help desk's: normal, urgent, P1-P4, SEV1-SEV4, ...)"
+        )
     return value
 
 
-# Other names the same columns go by in files people bring.
-ALIASES = {"text": ("body", "message", "ticket"), "category": ("label",), "urgency": ("priority",)}
+def _sentiment(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    try:
+        score = float(str(value))
+    except ValueError:
+        raise ValueError(f"sentiment {value!r} is not a number in [-1, 1]") from None
+    if not -1 <= score <= 1:
+        raise ValueError(f"sentiment {value!r} is not a number in [-1, 1]")
+    return str(value)
+
+
+# Other names the same columns go by in the files people bring (help desk exports included).
+ALIASES = {
+    "text": ("body", "message", "ticket", "description", "content"),
+    "subject": ("title", "summary"),
+    "category": ("label", "topic"),
+    "urgency": ("priority", "severity"),
+}
 
 
 def _column(record: dict[str, object], name: str) -> str:
@@ -246,26 +282,87 @@ def _column(record: dict[str, object], name: str) -> str:
     return ""
 
 
+class LabeledFileError(ValueError):
+    """A labeled file that cannot be read as a whole: missing, not UTF-8, not CSV/JSON, or bad rows."""
+
+
+def _records(path: Path) -> list[tuple[str, dict[str, object]]]:
+    """(where, record) for each row of a CSV, JSON Lines or JSON-array file; keys lower-cased and stripped."""
+    try:
+        rows = _read_json(path) if path.suffix in (".jsonl", ".json") else _read_csv(path)
+    except UnicodeDecodeError as exc:
+        raise LabeledFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+    except csv.Error as exc:
+        raise LabeledFileError(f"{path}: not valid CSV ({exc})") from None
+    except OSError as exc:
+        raise LabeledFileError(f"{path}: {exc.strerror or exc}") from None
+    if not all(isinstance(record, dict) for _, record in rows):
+        raise LabeledFileError(f"{path}: every row must be a JSON object")
+    return [(where, {str(k).strip().lower(): v for k, v in record.items() if k is not None}) for where, record in rows]
+
+
+def _read_csv(path: Path) -> list[tuple[str, Any]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # utf-8-sig: spreadsheets' exports start with a BOM
+        reader = csv.DictReader(f)
+        return [(f"line {reader.line_num}", record) for record in reader]
+
+
+def _read_json(path: Path) -> list[tuple[str, Any]]:
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix == ".json" and text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LabeledFileError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        return [(f"item {n}", item) for n, item in enumerate(items, start=1)]
+    rows = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append((f"line {n}", json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise LabeledFileError(f"{path}: line {n}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    return rows
+
+
 def read_examples(path: Path) -> list[Example]:
-    """Read a labeled CSV or JSONL file: `text` plus any of category, urgency, sentiment, source, split."""
-    if path.suffix in (".jsonl", ".json"):
-        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    else:
-        with path.open(newline="") as f:
-            records = list(csv.DictReader(f))
-    if records and not _column(records[0], "text"):
-        raise ValueError(f"{path}: no text column (expected one of text, body, message, ticket)")
-    return [
-        Example(
-            text=_column(r, "text"),
-            category=_normal_category(_column(r, "category")),
-            urgency=_normal_urgency(_column(r, "urgency")),
-            sentiment=str(r.get("sentiment") if r.get("sentiment") is not None else ""),
-            source=str(r.get("source") or path.stem),
-            split=str(r.get("split") or ""),
+    """Read a labeled CSV, JSON Lines or JSON file: a text plus any of category, urgency, sentiment, source, split.
+
+    The text is `text` (or body, message, ticket, description, content), after `subject` (or title,
+    summary) when there is one, as the pipeline joins a ticket's; category may be called label or
+    topic, urgency priority or severity, in any help desk's scale (`URGENCY_SYNONYMS`). Every bad
+    row is reported, by line (or item), in one LabeledFileError.
+    """
+    records = _records(path)
+    if records and not any(_column(r, "text") or _column(r, "subject") for _, r in records[:50]):
+        columns = ", ".join(records[0][1]) or "none"
+        raise LabeledFileError(
+            f"{path}: no text column (expected text, body, message, ticket, description or content, "
+            f"and/or subject or title); its columns: {columns}"
         )
-        for r in records
-    ]
+    examples, errors = [], []
+    for where, r in records:
+        try:
+            subject, text = _column(r, "subject"), _column(r, "text")
+            text = f"{subject}\n{text}".strip() if subject else text
+            if not text.strip():
+                raise ValueError("no text")
+            examples.append(
+                Example(
+                    text=text,
+                    category=_normal_category(_column(r, "category")),
+                    urgency=_normal_urgency(_column(r, "urgency")),
+                    sentiment=_sentiment(r.get("sentiment")),
+                    source=str(r.get("source") or path.stem),
+                    split=str(r.get("split") or ""),
+                )
+            )
+        except ValueError as exc:
+            errors.append(f"{where}: {exc}")
+    if errors:
+        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise LabeledFileError(f"{path}: {len(errors)} bad row(s)\n  " + "\n  ".join(errors[:10]) + more)
+    return examples
 
 
 def prototypes() -> list[Example]:

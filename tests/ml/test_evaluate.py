@@ -9,6 +9,7 @@ import pytest
 
 from ml.__main__ import main
 from ml.baseline import detect_language, keyword_triage
+from ml.datasets import read_examples
 from ml.evaluate import category_report, urgency_report
 from ml.model import ModelTriager
 from ml.result import TriageRequest
@@ -55,3 +56,70 @@ def test_keyword_baseline_answers_clear_cases() -> None:
     calm = keyword_triage(TriageRequest("Not urgent: the footer link is broken"))
     assert "not_urgent_hint" in calm.signals and calm.urgency < 0.3
     assert detect_language("Hallo, meine Bestellung ist noch nicht angekommen") == "de"
+
+
+def test_help_desk_exports_are_read_as_they_come(tmp_path: Path) -> None:
+    # Given a spreadsheet's CSV export (BOM, capitalised headers) with Zendesk, ServiceNow, P- and SEV- priorities
+    export = tmp_path / "zendesk.csv"
+    export.write_text(
+        "Subject,Description,Topic,Priority\n"
+        "Refund,I was charged twice,billing,Urgent\n"
+        "Login,cannot log in,Account,normal\n"
+        "Outage,site is down,Technical,1 - Critical\n"
+        "Parcel,where is it,Shipping/Orders,P3\n"
+        ",dark mode please,Feature request,SEV 4\n",
+        encoding="utf-8-sig",
+    )
+    # When read
+    rows = read_examples(export)
+    # Then the subject leads the text as the pipeline joins a ticket's, and every scale maps onto ours
+    assert [r.text for r in rows][:2] == ["Refund\nI was charged twice", "Login\ncannot log in"]
+    assert rows[4].text == "dark mode please"
+    assert [r.category for r in rows] == ["Billing", "Account", "Technical", "Shipping/Orders", "Feature request"]
+    assert [r.urgency for r in rows] == ["critical", "medium", "critical", "medium", "low"]
+    assert {r.source for r in rows} == {"zendesk"}
+
+
+def test_a_json_array_with_titles_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([
+        {"title": "Invoice", "body": "wrong VAT on my invoice", "label": "Billing", "severity": "major", "sentiment": -0.5},
+        {"text": "thanks, all good now", "sentiment": "0.8"},
+    ], indent=2))
+    rows = read_examples(path)
+    assert [(r.text, r.category, r.urgency, r.sentiment) for r in rows] == [
+        ("Invoice\nwrong VAT on my invoice", "Billing", "high", "-0.5"),
+        ("thanks, all good now", "", "", "0.8"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("bad.csv", "text,category,priority,sentiment\nok,Billing,low,0\nx,Hardware,low,\n,Billing,high,\n"
+         "y,Other,whenever,\nz,Other,low,very\n",
+         ["4 bad row(s)", "line 3: unknown category 'Hardware'", "line 4: no text",
+          "line 5: unknown urgency 'whenever'", "line 6: sentiment 'very' is not a number"]),
+        ("cols.csv", "id,comment_count\n1,2\n", ["no text column", "its columns: id, comment_count"]),
+        ("bad.jsonl", '{"text": "a"}\n\n{"text": "b",\n', ["line 3: not valid JSON"]),
+        ("list.json", '[{"text": "a"}, 3]', ["every row must be a JSON object"]),
+        ("latin1.csv", "text\ncaf\xe9 ferm\xe9\n", ["not UTF-8 text", "save it as UTF-8"]),
+        ("missing.csv", None, ["No such file"]),
+    ],
+)
+def test_evaluate_refuses_a_bad_file_with_every_reason_and_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str | None, expected: list[str]
+) -> None:
+    # Given a file that cannot be evaluated as it stands
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content.encode("latin-1" if name.startswith("latin1") else "utf-8"))
+    # When evaluated
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", str(path)])
+    # Then it exits 2 saying why, line by line, before any model is loaded or anything reported
+    assert exit_.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("python -m ml evaluate: error: ") and "Traceback" not in err
+    for part in expected:
+        assert part in err
