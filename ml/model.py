@@ -12,7 +12,7 @@ import yaml
 from ml.encoder import Encoder
 from ml.heads import HEADS_DIR, Heads
 from ml.result import TriageRequest, TriageResult, urgency_label
-from ml.signals import identify_language, lexicon_sentiment, signal_vector, text_signals
+from ml.signals import identify_language, lexicon_sentiment, signal_flags, text_signals
 
 MACROS_FILE = Path(__file__).with_name("macros.yaml")
 VIP_BOOST = 0.15  # no public text carries requester tier, so VIP is a rule on top of the learned S
@@ -26,10 +26,17 @@ def _lexicon(texts: Sequence[str]) -> np.ndarray:
 
 
 def urgency_features(
-    vectors: np.ndarray, texts: Sequence[str], lexicon: np.ndarray | None = None
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    lexicon: np.ndarray | None = None,
+    found: Sequence[Sequence[str]] | None = None,
 ) -> np.ndarray:
-    """[embedding | regex signal flags | lexicon sentiment]: what the urgency head reads."""
-    flags = np.array([signal_vector(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+    """[embedding | regex signal flags | lexicon sentiment]: what the urgency head reads.
+
+    `found` is `text_signals` of each text when the caller has it already (the regexes are not free).
+    """
+    found = [text_signals(t) for t in texts] if found is None else found
+    flags = np.array([signal_flags(f) for f in found], dtype=np.float32).reshape(len(texts), -1)
     return np.hstack([vectors, flags, _lexicon(texts) if lexicon is None else lexicon])
 
 
@@ -75,7 +82,8 @@ class ModelTriager:
         vectors = self.encoder.encode(texts)
         proba = self.heads.category_proba(vectors)
         lexicon = _lexicon(texts)
-        urgency = self.heads.urgency(urgency_features(vectors, texts, lexicon))
+        found = [text_signals(t) for t in texts]
+        urgency = self.heads.urgency(urgency_features(vectors, texts, lexicon, found))
         sentiment = self.heads.sentiment(sentiment_features(vectors, texts, lexicon))
         macro_sim = vectors @ self.macro_vectors.T
         results = []
@@ -83,7 +91,7 @@ class ModelTriager:
             best = int(proba[i].argmax())
             category = self.heads.categories[best]
             confidence = float(proba[i, best])
-            signals = [SIGNAL_NAMES.get(s, s) for s in text_signals(request.text)]
+            signals = [SIGNAL_NAMES.get(s, s) for s in found[i]]
             if sentiment[i] < NEGATIVE_SENTIMENT:
                 signals.append("negative_sentiment")
             score = float(urgency[i])

@@ -8,6 +8,7 @@ model so the keyword fallback can use them too.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -96,9 +97,8 @@ def text_signals(text: str) -> list[str]:
     return found
 
 
-def signal_vector(text: str) -> list[float]:
-    """0/1 per entry of FEATURE_NAMES, in that order."""
-    found = set(text_signals(text))
+def signal_flags(found: Sequence[str]) -> list[float]:
+    """0/1 per entry of FEATURE_NAMES, in that order, for the signals `text_signals` found."""
     return [1.0 if name in found else 0.0 for name in FEATURE_NAMES]
 
 
