@@ -21,8 +21,10 @@ tickets over HTTP (50 at a time) while a `dramatiq intake.worker` process with t
 triages and routes them (its chat queue is left unconsumed: there is no platform to post to
 here), once with TRIAGE_MAX_BATCH=1 (one ticket per forward pass, no wait) and once with the
 default micro-batching, alternating `--rounds` times. It reports tickets per second from the
-first POST until every ticket is triaged and until every ticket is routed, and the worker
-processes' peak RSS; results go to bench/results/triage_worker.json. The database is a fresh
+first POST until every ticket is triaged and until every ticket is routed, the worker
+processes' peak RSS, and, measured just before each run, the encoder alone in the bench process
+(one ticket per pass, one thread, ms per ticket): the host's speed that minute, which moves ~1.7x
+between hours on this VM; results go to bench/results/triage_worker.json. The database is a fresh
 SQLite file per run unless `--postgres` names an EMPTY scratch database (its schema is dropped
 and rebuilt between runs); the Redis database (`--redis`, default db 13) is flushed.
 """
@@ -42,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -137,18 +140,26 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def sweep(kind: str, sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32), count: int = 256) -> dict[str, object]:
-    """Encoder milliseconds per ticket when `size` tickets share one forward pass, on one thread."""
+def _encoder(kind: str) -> Any:
     from ml.encoder import OnnxEncoder, TorchEncoder
 
-    encoder = (TorchEncoder if kind == "torch" else OnnxEncoder)(threads=1)
+    return (TorchEncoder if kind == "torch" else OnnxEncoder)(threads=1)
+
+
+def _ms_per_ticket(encoder: Any, texts: list[str], size: int) -> float:
+    """Encoder milliseconds per ticket over `texts`, `size` tickets to a forward pass, on one thread."""
+    started = time.perf_counter()
+    for start in range(0, len(texts), size):
+        encoder._chunk(texts[start:start + size])  # one forward pass, whatever sub_batch says
+    return round((time.perf_counter() - started) / len(texts) * 1000, 2)
+
+
+def sweep(kind: str, sizes: tuple[int, ...] = (1, 2, 4, 8, 16, 32), count: int = 256) -> dict[str, object]:
+    """Encoder milliseconds per ticket when `size` tickets share one forward pass, on one thread."""
+    encoder = _encoder(kind)
     texts = sorted(ticket_texts(count), key=len)
-    per_ticket = {}
-    for size in (sizes[0], *sizes):  # the first size twice: its first round warms the arenas up
-        started = time.perf_counter()
-        for start in range(0, count, size):
-            encoder._chunk(texts[start:start + size])  # one forward pass, whatever sub_batch says
-        per_ticket[f"batch_{size}_ms_per_ticket"] = round((time.perf_counter() - started) / count * 1000, 2)
+    _ms_per_ticket(encoder, texts, sizes[0])  # warms the arenas up
+    per_ticket = {f"batch_{size}_ms_per_ticket": _ms_per_ticket(encoder, texts, size) for size in sizes}
     return {"model": encoder.name, "threads": 1, "tickets": count, **per_ticket}
 
 
@@ -280,10 +291,16 @@ def worker_run(args: argparse.Namespace, max_batch: int, texts: list[str]) -> di
 
 def worker_bench(args: argparse.Namespace) -> dict[str, object]:
     texts = ticket_texts(args.tickets)
+    # How fast the host is just before each run, by the one figure that does not depend on our code
+    # around the model: the encoder alone, one ticket per pass, one thread, on an idle machine. This
+    # VM's figure moves ~1.7x from hour to hour; runs are comparable only beside it.
+    encoder, probe = _encoder(args.kind), texts[:128]
+    _ms_per_ticket(encoder, probe, 1)
     runs = []
     for _ in range(args.rounds):
         for max_batch in (1, args.max_batch):
-            runs.append(worker_run(args, max_batch, texts))
+            host = _ms_per_ticket(encoder, probe, 1)
+            runs.append({**worker_run(args, max_batch, texts), "encoder_alone_ms_per_ticket": host})
             print(json.dumps(runs[-1]), flush=True)
     single = [r["triaged_per_s"] for r in runs if r["max_batch"] == 1]
     batched = [r["triaged_per_s"] for r in runs if r["max_batch"] != 1]
@@ -292,6 +309,7 @@ def worker_bench(args: argparse.Namespace) -> dict[str, object]:
             "batch1_triaged_per_s": single, "batched_triaged_per_s": batched,
             "speedup": [round(b / s, 2) for s, b in zip(single, batched, strict=True)],
             "worker_peak_rss_mb": max(int(r["worker_peak_rss_mb"]) for r in runs),  # type: ignore[call-overload]
+            "encoder_alone_ms_per_ticket": [r["encoder_alone_ms_per_ticket"] for r in runs],
             "runs": runs}
 
 
