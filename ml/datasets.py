@@ -267,7 +267,7 @@ def _sentiment(value: object) -> str:
 
 # Other names the same columns go by in the files people bring (help desk exports included).
 ALIASES = {
-    "text": ("body", "message", "ticket", "description", "content"),
+    "text": ("body", "message", "description", "content", "ticket"),  # "ticket" last: exports use it for ids
     "subject": ("title", "summary"),
     "category": ("label", "topic"),
     "urgency": ("priority", "severity"),
@@ -328,7 +328,7 @@ def _read_json(path: Path) -> list[tuple[str, Any]]:
 def read_examples(path: Path) -> list[Example]:
     """Read a labeled CSV, JSON Lines or JSON file: a text plus any of category, urgency, sentiment, source, split.
 
-    The text is `text` (or body, message, ticket, description, content), after `subject` (or title,
+    The text is `text` (or body, message, description, content, ticket), after `subject` (or title,
     summary) when there is one, as the pipeline joins a ticket's; category may be called label or
     topic, urgency priority or severity, in any help desk's scale (`URGENCY_SYNONYMS`). Every bad
     row is reported, by line (or item), in one LabeledFileError.

@@ -59,15 +59,16 @@ def test_keyword_baseline_answers_clear_cases() -> None:
 
 
 def test_help_desk_exports_are_read_as_they_come(tmp_path: Path) -> None:
-    # Given a spreadsheet's CSV export (BOM, capitalised headers) with Zendesk, ServiceNow, P- and SEV- priorities
+    # Given a spreadsheet's CSV export (BOM, capitalised headers, a ticket number) with Zendesk, ServiceNow,
+    # P- and SEV- priorities
     export = tmp_path / "zendesk.csv"
     export.write_text(
-        "Subject,Description,Topic,Priority\n"
-        "Refund,I was charged twice,billing,Urgent\n"
-        "Login,cannot log in,Account,normal\n"
-        "Outage,site is down,Technical,1 - Critical\n"
-        "Parcel,where is it,Shipping/Orders,P3\n"
-        ",dark mode please,Feature request,SEV 4\n",
+        "Ticket,Subject,Description,Topic,Priority\n"
+        "101,Refund,I was charged twice,billing,Urgent\n"
+        "102,Login,cannot log in,Account,normal\n"
+        "103,Outage,site is down,Technical,1 - Critical\n"
+        "104,Parcel,where is it,Shipping/Orders,P3\n"
+        "105,,dark mode please,Feature request,SEV 4\n",
         encoding="utf-8-sig",
     )
     # When read
