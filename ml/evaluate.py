@@ -201,18 +201,20 @@ def evaluate_rows(
 
 
 def evaluate_file(
-    files: Sequence[Path], backend: str = "onnx", split: str | None = None, baselines: bool = True
+    files: Sequence[Path], backend: str = "onnx", split: str | None = None, baselines: bool = True,
+    heads_dir: Path | None = None,
 ) -> None:
-    """Read labeled CSV/JSONL files (optionally one split) and print the reports."""
+    """Read labeled CSV/JSONL files (optionally one split) and print the reports, for the heads in `heads_dir`."""
     rows = [r for path in files for r in read_examples(path) if split is None or r.split == split]
     if not rows:
         raise SystemExit("no rows to evaluate (check the file and --split)")
     if any(r.split == "train" for r in rows):
         print("WARNING: some rows are marked split=train: the heads were trained on them")
     assert set(URGENCY_LEVELS) >= {r.urgency for r in rows if r.urgency}
+    from ml.heads import HEADS_DIR
     from ml.model import load_triager
 
-    evaluate_rows(rows, load_triager(backend), baselines)
+    evaluate_rows(rows, load_triager(backend, heads_dir=heads_dir or HEADS_DIR), baselines)
 
 
 def leave_one_out(source: str, backend: str = "onnx", baselines: bool = True) -> None:

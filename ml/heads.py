@@ -70,6 +70,10 @@ class Heads:
 
     @classmethod
     def load(cls, directory: Path = HEADS_DIR) -> Heads:
+        if not (directory / "heads.json").is_file() or not (directory / "heads.npz").is_file():
+            raise FileNotFoundError(
+                f"no triage heads in {directory} (heads.json and heads.npz); `python -m ml train --out {directory}` writes them"
+            )
         meta = json.loads((directory / "heads.json").read_text())
         # allow_pickle stays False: the file holds plain arrays only.
         with np.load(directory / "heads.npz", allow_pickle=False) as arrays:

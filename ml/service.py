@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 
 from ml.baseline import KeywordTriager, keyword_triage
 from ml.result import Triager, TriageRequest, TriageResult
@@ -205,13 +206,14 @@ class TriageService:
 
 def load_service(
     kind: str = "auto", *, threads: int | None = None, max_batch: int = MAX_BATCH, max_wait: float = MAX_WAIT,
-    cache_dir: str | None = None,
+    cache_dir: str | None = None, heads_dir: str | Path | None = None,
 ) -> TriageService:
     """Build the triage service cheaply; the model (if any) loads in a background thread.
 
     `kind`: "keyword" (baseline only), "auto" (the int8 ONNX model, baseline if it cannot load),
     "torch" (the fp32 transformers + torch model, same fallback). `cache_dir`: where the quantized
-    model is kept between starts (None: the user's cache directory; "": nowhere).
+    model is kept between starts (None: the user's cache directory; "": nowhere). `heads_dir`: the
+    heads to serve (None: the committed ones in ml/heads).
     """
     if kind == "keyword":
         return TriageService(KeywordTriager())
@@ -220,8 +222,9 @@ def load_service(
     backend = "torch" if kind == "torch" else "onnx"
 
     def loader() -> Triager:
+        from ml.heads import HEADS_DIR
         from ml.model import load_triager
 
-        return load_triager(backend, threads, cache_dir=cache_dir)
+        return load_triager(backend, threads, Path(heads_dir) if heads_dir else HEADS_DIR, cache_dir=cache_dir)
 
     return TriageService(loader=loader, max_batch=max_batch, max_wait=max_wait)

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     triage_max_wait_ms: float = Field(default=10.0, ge=0.0, le=1000.0)
     # Where the quantized triage model is kept between starts: unset = the user's cache directory, "" = nowhere.
     model_cache_dir: str | None = None
+    # The triage heads served: unset = the committed ml/heads; a directory `python -m ml train --out` wrote.
+    triage_heads_dir: str | None = None
 
     # Pipeline timings (seconds).
     sweep_interval: float = 2.0
@@ -84,7 +86,8 @@ class Settings(BaseSettings):
     def triage_options(self) -> dict[str, Any]:
         """`ml.load_service` arguments for the triage model these settings ask for."""
         return {"kind": self.triage_model, "max_batch": self.triage_max_batch,
-                "max_wait": self.triage_max_wait_ms / 1000, "cache_dir": self.model_cache_dir}
+                "max_wait": self.triage_max_wait_ms / 1000, "cache_dir": self.model_cache_dir,
+                "heads_dir": self.triage_heads_dir}
 
     @property
     def is_sqlite(self) -> bool:
