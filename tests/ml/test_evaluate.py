@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ml.__main__ import main
 from ml.baseline import detect_language, keyword_triage
-from ml.datasets import read_examples
+from ml.datasets import LabeledFileError, read_examples
 from ml.evaluate import category_report, urgency_report
 from ml.model import ModelTriager
 from ml.result import TriageRequest
@@ -124,3 +126,24 @@ def test_evaluate_refuses_a_bad_file_with_every_reason_and_no_traceback(
     assert out == "" and err.startswith("python -m ml evaluate: error: ") and "Traceback" not in err
     for part in expected:
         assert part in err
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    suffix=st.sampled_from([".csv", ".jsonl", ".json"]),
+    content=st.one_of(
+        st.binary(max_size=300),
+        st.lists(st.lists(st.sampled_from(["text", "Subject", "priority", "category", "sentiment", "split", "",
+                                           "Billing", "urgent", "P1", "nan", "2", "-3", '"', ",", "\n", "{", "[",
+                                           '{"text": "a"}', "é", "\x00"]), max_size=6), max_size=6)
+        .map(lambda rows: "\n".join(",".join(r) for r in rows).encode()),
+    ),
+)
+def test_reading_any_file_gives_rows_or_a_labeled_file_error(tmp_path: Path, suffix: str, content: bytes) -> None:
+    path = tmp_path / f"any{suffix}"
+    path.write_bytes(content)
+    try:
+        rows = read_examples(path)
+    except LabeledFileError:
+        return
+    assert all(r.text.strip() for r in rows)
