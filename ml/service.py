@@ -199,6 +199,15 @@ class TriageService:
         return result
 
     async def close(self) -> None:
+        """Stop the batcher. A model still loading is waited for first (until the load deadline): a
+        process that exits while a thread is inside onnxruntime's session setup is aborted (SIGABRT,
+        "terminate called without an active exception"), as `python -m intake` was when a bad
+        forms.yaml stopped it in its first second."""
+        if not self._loaded.done():
+            try:
+                await self.start()
+            except TimeoutError:
+                log.warning("triage model still loading at shutdown; not waiting for it")
         if self._batcher is not None:
             await asyncio.to_thread(self._batcher.stop)
             self._batcher = None

@@ -197,3 +197,25 @@ async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
         await doomed
     assert service.fallback_count == 0
     await service.close()
+
+
+async def test_close_waits_for_a_model_still_loading_and_leaves_no_batcher_running() -> None:
+    # Given a model whose load is still under way
+    release = threading.Event()
+    before = set(threading.enumerate())
+
+    def loader() -> EchoTriager:
+        release.wait(10)
+        return EchoTriager()
+
+    service = TriageService(loader=loader)
+    # When the service is closed meanwhile (a start-up that failed elsewhere)
+    closing = asyncio.create_task(service.close())
+    await asyncio.sleep(0.1)
+    # Then close waits for the load (exiting while onnxruntime sets up a session aborts the process)
+    assert not closing.done()
+    release.set()
+    await asyncio.wait_for(closing, 10)
+    # And the batcher the load installed is stopped, not left behind
+    assert service.batcher is None
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive() and t.name == "triage-batcher"]
