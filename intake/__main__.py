@@ -10,7 +10,8 @@ import sys
 
 from aiohttp import web
 
-from intake.app import create_app
+from intake.app import AgentsFileError, create_app
+from intake.forms import FormConfigError
 from intake.logs import configure_logging, secret_values
 from storage.config import Settings, get_settings
 
@@ -78,7 +79,11 @@ def main() -> None:
              "-d '{\"body\": \"The site is down for all customers!\"}'", settings.port)
     app = create_app(settings)
     app.on_startup.append(freeze_heap)  # after the cleanup contexts that load everything
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, loop=loop)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, loop=loop)
+    except (AgentsFileError, FormConfigError) as exc:  # a file the operator wrote: say what is wrong, no traceback
+        log.error("%s", exc)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import dramatiq
 import yaml
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot import discord, slack
 from intake import (
@@ -28,7 +30,7 @@ from intake.http import auth_middleware, error_middleware, metrics_middleware
 from intake.schemas import AgentIn
 from intake.state import SERVICES, Services
 from ml import TriageService, load_service
-from storage.agents import count_agents, put_agent
+from storage.agents import count_agents, put_agents
 from storage.batching import GroupCommitter
 from storage.config import Settings
 from storage.db import Database
@@ -43,17 +45,49 @@ log = logging.getLogger("switchboard.intake")
 DEMO_AGENTS = Path(__file__).with_name("demo_agents.yaml")
 
 
+class AgentsFileError(ValueError):
+    """AGENTS_FILE cannot be loaded; the message names every bad entry."""
+
+
+def read_roster(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(id, fields) of every agent in a roster file, each checked as `PUT /v1/agents/{id}` checks it."""
+    try:
+        entries = yaml.safe_load(path.read_text()) or []
+    except OSError as exc:
+        raise AgentsFileError(f"AGENTS_FILE {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise AgentsFileError(f"AGENTS_FILE {path}: not valid YAML ({exc})") from None
+    if not isinstance(entries, list):
+        raise AgentsFileError(f"AGENTS_FILE {path}: must be a list of agents (- id: alice, name: ..., skills: [...])")
+    roster: list[tuple[str, dict[str, Any]]] = []
+    errors = []
+    for n, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or entry.get("id") in (None, ""):
+            errors.append(f"agent {n}: needs an id")
+            continue
+        fields = {k: v for k, v in entry.items() if k != "id"}
+        agent_id = str(entry["id"])
+        if any(agent_id == seen for seen, _ in roster):
+            errors.append(f"agent {n}: id {agent_id!r} appears twice")
+        try:
+            roster.append((agent_id, AgentIn.model_validate(fields).model_dump()))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
+            errors.append(f"agent {n} ({agent_id}): {problems}")
+    if errors:
+        raise AgentsFileError(f"AGENTS_FILE {path}: {len(errors)} bad agent(s)\n  " + "\n  ".join(errors))
+    return roster
+
+
 async def load_agents(db: Database, source: str | None) -> int:
-    """Load the roster from AGENTS_FILE (or the demo one) when no agent exists yet."""
+    """Load the roster from AGENTS_FILE (or the demo one) when no agent exists yet: all of it, or none."""
     if not source or await count_agents(db) > 0:
         return 0
     path = DEMO_AGENTS if source == "demo" else Path(source)
-    entries = yaml.safe_load(path.read_text()) or []
-    for entry in entries:
-        agent_id = str(entry.pop("id"))
-        await put_agent(db, agent_id, AgentIn.model_validate(entry).model_dump())
-    log.info("loaded %d agents from %s", len(entries), path)
-    return len(entries)
+    roster = read_roster(path)
+    await put_agents(db, roster)
+    log.info("loaded %d agents from %s", len(roster), path)
+    return len(roster)
 
 
 def create_app(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,15 +53,26 @@ async def find_agent_by_platform(db: Database, *, slack_user_id: str | None = No
 async def put_agent(db: Database, agent_id: str, fields: dict[str, Any]) -> tuple[Agent, bool]:
     """Create or replace an agent (its live load is kept); True when it was created."""
     async with db.write() as session:
-        agent = await session.get(Agent, agent_id)
-        created = agent is None
-        if agent is None:
-            agent = Agent(id=agent_id, load=0)
-            session.add(agent)
-        for name in AGENT_FIELDS:
-            if name in fields:
-                setattr(agent, name, fields[name])
-        agent.updated_at = utcnow()
+        return await _put(session, agent_id, fields)
+
+
+async def put_agents(db: Database, roster: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """`put_agent` for each (id, fields) of `roster`, in one transaction: all of them or none."""
+    async with db.write() as session:
+        for agent_id, fields in roster:
+            await _put(session, agent_id, fields)
+
+
+async def _put(session: AsyncSession, agent_id: str, fields: dict[str, Any]) -> tuple[Agent, bool]:
+    agent = await session.get(Agent, agent_id)
+    created = agent is None
+    if agent is None:
+        agent = Agent(id=agent_id, load=0)
+        session.add(agent)
+    for name in AGENT_FIELDS:
+        if name in fields:
+            setattr(agent, name, fields[name])
+    agent.updated_at = utcnow()
     return agent, created
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -55,3 +56,35 @@ def test_python_m_intake_serves_a_ticket_on_its_loop(tmp_path, choice):
         server.wait(timeout=30)
     started = next(json.loads(line) for line in log.read_text().splitlines() if "Switchboard on" in line)
     assert started["event"].endswith(f"loop: {'asyncio' if choice == 'asyncio' else 'uvloop'}")
+
+
+@pytest.mark.parametrize(
+    ("variable", "content", "says"),
+    [
+        ("AGENTS_FILE", "- id: ana\n  name: Ana\n  skills: [billing]\n- id: bo\n  capacity: -3\n  shoe_size: 44\n- name: nobody\n",
+         ["2 bad agent(s)", "agent 2 (bo): name: Field required", "capacity: Input should be greater than or equal to 0",
+          "shoe_size: Extra inputs are not permitted", "agent 3: needs an id"]),
+        ("AGENTS_FILE", "agents:\n  ana: {}\n", ["must be a list of agents"]),
+        ("FORM_SOURCES", "sources:\n  x: 3\n", ["forms: source 'x' must be a mapping"]),
+    ],
+)
+def test_python_m_intake_refuses_a_bad_config_file_in_one_line_and_writes_no_agent(tmp_path, variable, content, says):
+    # Given a config file with mistakes, and the real model loading (the abort came from exiting while it loaded)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sb.db", "PORT": str(free_port()),
+           "LOG_FORMAT": "json", variable: str(bad), "MODEL_CACHE_DIR": ""}
+    env.pop("REDIS_URL", None)
+    # When `python -m intake` starts
+    done = subprocess.run([sys.executable, "-m", "intake"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    # Then it exits 2 (not 134, SIGABRT) saying what is wrong, without a traceback
+    assert done.returncode == 2, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output and "terminate called" not in output
+    error = next(json.loads(line) for line in output.splitlines() if '"level": "error"' in line)
+    for part in says:
+        assert part in error["event"]
+    # And not one agent of a half-good roster was stored (the next start would have kept it and ignored the file)
+    if variable == "AGENTS_FILE":
+        with sqlite3.connect(tmp_path / "sb.db") as conn:
+            assert conn.execute("SELECT count(*) FROM agents").fetchone() == (0,)
