@@ -9,11 +9,12 @@ import logging
 import sys
 
 from aiohttp import web
+from pydantic import ValidationError
 
-from intake.app import AgentsFileError, create_app
+from intake.app import AgentsFileError, DatabaseUnavailable, create_app
 from intake.forms import FormConfigError
 from intake.logs import configure_logging, secret_values
-from storage.config import Settings, get_settings
+from storage.config import Settings, get_settings, problems
 
 log = logging.getLogger("switchboard")
 
@@ -64,7 +65,11 @@ def new_event_loop(choice: str) -> asyncio.AbstractEventLoop:
 
 
 def main() -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"switchboard: the configuration is not valid\n{problems(exc)}", file=sys.stderr)
+        sys.exit(2)
     configure_logging(settings.log_format, secrets=secret_values(settings))
     if (problem := check_exposure(settings)) is not None:
         log.error(problem)
@@ -84,6 +89,9 @@ def main() -> None:
     except (AgentsFileError, FormConfigError) as exc:  # a file the operator wrote: say what is wrong, no traceback
         log.error("%s", exc)
         sys.exit(2)
+    except (DatabaseUnavailable, OSError) as exc:  # the database, or the port taken: the cause, no traceback
+        log.error("could not start: %s", exc)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import dramatiq
 import yaml
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import discord, slack
 from intake import (
@@ -43,6 +44,10 @@ from workers.runtime import Runtime, install
 
 log = logging.getLogger("switchboard.intake")
 DEMO_AGENTS = Path(__file__).with_name("demo_agents.yaml")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """DATABASE_URL cannot be reached or used at start (refused, unknown database, wrong password)."""
 
 
 class AgentsFileError(ValueError):
@@ -107,7 +112,12 @@ def create_app(
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        await migrate(db)
+        try:
+            await migrate(db)
+        except (OSError, SQLAlchemyError) as exc:
+            await db.dispose()
+            where = settings.database_url.split("@")[-1]  # no credentials in the message
+            raise DatabaseUnavailable(f"the database {where} cannot be used: {exc}") from exc
         await load_agents(db, settings.agents_file)
         service = triage or await asyncio.to_thread(load_service, **settings.triage_options)
         runtime = Runtime(settings=settings, db=db, triage=service,

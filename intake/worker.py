@@ -13,18 +13,22 @@ import logging
 
 import dramatiq
 from dramatiq.middleware import Middleware
+from pydantic import ValidationError
 
 from bot import discord, slack
 from intake.logs import configure_logging, secret_values
 from ml import load_service
-from storage.config import get_settings
+from storage.config import get_settings, problems
 from storage.db import Database
 from workers import broker as brokers
 from workers import metrics, outbound
 from workers.notify import LogNotifier, Notifier
 from workers.runtime import Runtime, install
 
-settings = get_settings()
+try:
+    settings = get_settings()
+except ValidationError as exc:
+    raise SystemExit(f"switchboard worker: the configuration is not valid\n{problems(exc)}") from None
 configure_logging(settings.log_format, secrets=secret_values(settings))
 if settings.redis_url is None:
     raise SystemExit("REDIS_URL is not set: without Redis, `python -m intake` runs the workers itself")

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     outbound_webhook_secret: SecretStr | None = None
     outbound_webhook_scope: str = "urgent"  # urgent: tickets with S above ALERT_THRESHOLD; all: every ticket
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """The two databases we run on, with their async drivers; plain postgres:// and sqlite:// mean those."""
+        for plain, driver in (("postgres://", "postgresql+asyncpg://"), ("postgresql://", "postgresql+asyncpg://"),
+                              ("sqlite://", "sqlite+aiosqlite://")):
+            if value.startswith(plain):
+                return driver + value.removeprefix(plain)
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must start with postgresql+asyncpg:// or sqlite+aiosqlite:// "
+                             "(postgres:// and sqlite:// are taken as those)")
+        return value
+
     @field_validator("redis_url", "agents_file", "slack_alert_channel", "outbound_webhook_url",
                      "outbound_webhook_secret", "sla_escalation_lead", mode="before")
     @classmethod
@@ -105,6 +118,11 @@ def environment(settings: Settings) -> dict[str, str]:
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ)
     return values
+
+
+def problems(exc: ValidationError) -> str:
+    """A settings error as the operator wrote it: one line per environment variable, values not echoed (secrets)."""
+    return "\n".join(f"  {'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
 
 
 @lru_cache(maxsize=1)

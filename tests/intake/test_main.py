@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from intake.__main__ import new_event_loop
+from storage.config import Settings
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,3 +90,44 @@ def test_python_m_intake_refuses_a_bad_config_file_in_one_line_and_writes_no_age
     if variable == "AGENTS_FILE":
         with sqlite3.connect(tmp_path / "sb.db") as conn:
             assert conn.execute("SELECT count(*) FROM agents").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "says"),
+    [
+        ({"TRIAGE_MAX_BATCH": "abc", "DATABASE_URL": "mysql://db/x"}, 2,
+         ["the configuration is not valid", "TRIAGE_MAX_BATCH: Input should be a valid integer",
+          "DATABASE_URL: Value error, must start with postgresql+asyncpg:// or sqlite+aiosqlite://"]),
+        ({"DATABASE_URL": "postgresql://postgres:hunter2@127.0.0.1:{closed}/x"}, 1,
+         ["could not start: the database 127.0.0.1:{closed}/x cannot be used", "Connection refused"]),
+        ({"PORT": "{taken}"}, 1, ["could not start:", "address already in use"]),
+    ],
+)
+def test_python_m_intake_says_why_it_cannot_start_without_a_traceback(tmp_path, env, code, says):
+    # Given a setting that cannot work: not valid, a database nobody listens on, a port already taken
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = {"closed": free_port(), "taken": taken.getsockname()[1]}
+        env = {k: v.format(**ports) for k, v in env.items()}
+        full = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/sb.db", "PORT": str(free_port()),
+                "LOG_FORMAT": "json", "TRIAGE_MODEL": "keyword", **env}
+        full.pop("REDIS_URL", None)
+        # When `python -m intake` starts
+        done = subprocess.run([sys.executable, "-m", "intake"], cwd=ROOT, env=full, capture_output=True, text=True,
+                              timeout=60)
+    # Then it exits with a code a supervisor can tell apart, saying why, without a traceback or a password
+    output = done.stdout + done.stderr
+    assert done.returncode == code, output[-3000:]
+    assert "Traceback" not in output and "hunter2" not in output
+    for part in says:
+        assert part.format(**ports) in output
+
+
+@pytest.mark.parametrize(("given", "used"), [
+    ("postgres://u@db/sb", "postgresql+asyncpg://u@db/sb"), ("postgresql://u@db/sb", "postgresql+asyncpg://u@db/sb"),
+    ("sqlite:///./sb.db", "sqlite+aiosqlite:///./sb.db"), ("postgresql+asyncpg://u@db/sb", "postgresql+asyncpg://u@db/sb"),
+])
+def test_plain_database_urls_get_the_async_driver(monkeypatch, given, used):
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert Settings(_env_file=None).database_url == used
