@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--add", type=Path, nargs="+", default=[], metavar="FILE",
                     help="your own labeled tickets (as `evaluate` reads them) to train on too; split=test rows stay out")
     tr.add_argument("--out", type=Path, default=None, metavar="DIR",
-                    help="where to write the heads (default: ml/heads); serve them with TRIAGE_HEADS_DIR=DIR")
+                    help="where to write the heads (default: ml/heads; required with --add); serve them with TRIAGE_HEADS_DIR=DIR")
     ev = sub.add_parser("evaluate", help="macro-F1, per-class recall and urgency AUROC on a labeled file")
     ev.add_argument("files", type=Path, nargs="+", metavar="FILE")
     ev.add_argument("--backend", default="onnx", choices=("onnx", "torch"))
@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         from ml.heads import HEADS_DIR
         from ml.train import train
 
+        if args.add and args.out is None:  # the committed heads stay what the tests and the README describe
+            tr.error("--add needs --out DIR: your heads go beside the committed ml/heads, not over them")
         try:
             train(out=args.out or HEADS_DIR, added=args.add, backend=args.backend)
         except LabeledFileError as exc:

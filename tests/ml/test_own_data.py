@@ -94,3 +94,10 @@ def test_train_refuses_a_bad_file_before_loading_anything(
     assert exit_.value.code == 2
     assert "line 2: unknown category 'Hardware'" in capsys.readouterr().err
     assert not (tmp_path / "heads").exists()
+
+
+def test_added_rows_never_overwrite_the_committed_heads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = write_export(tmp_path / "export.csv")
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--add", str(export)])
+    assert exit_.value.code == 2 and "--add needs --out DIR" in capsys.readouterr().err
