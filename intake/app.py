@@ -65,15 +65,16 @@ def read_roster(path: Path) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(entries, list):
         raise AgentsFileError(f"AGENTS_FILE {path}: must be a list of agents (- id: alice, name: ..., skills: [...])")
     roster: list[tuple[str, dict[str, Any]]] = []
-    errors = []
+    errors, seen = [], set()
     for n, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or entry.get("id") in (None, ""):
             errors.append(f"agent {n}: needs an id")
             continue
         fields = {k: v for k, v in entry.items() if k != "id"}
         agent_id = str(entry["id"])
-        if any(agent_id == seen for seen, _ in roster):
+        if agent_id in seen:
             errors.append(f"agent {n}: id {agent_id!r} appears twice")
+        seen.add(agent_id)
         try:
             roster.append((agent_id, AgentIn.model_validate(fields).model_dump()))
         except ValidationError as exc:

@@ -211,10 +211,9 @@ def evaluate_file(
     if any(r.split == "train" for r in rows):
         print("WARNING: some rows are marked split=train: the heads were trained on them")
     assert set(URGENCY_LEVELS) >= {r.urgency for r in rows if r.urgency}
-    from ml.heads import HEADS_DIR
     from ml.model import load_triager
 
-    evaluate_rows(rows, load_triager(backend, heads_dir=heads_dir or HEADS_DIR), baselines)
+    evaluate_rows(rows, load_triager(backend, heads_dir=heads_dir), baselines)
 
 
 def leave_one_out(source: str, backend: str = "onnx", baselines: bool = True) -> None:

@@ -118,14 +118,15 @@ class ModelTriager:
 
 
 def load_triager(
-    backend: str = "onnx", threads: int | None = None, heads_dir: Path = HEADS_DIR, *,
+    backend: str = "onnx", threads: int | None = None, heads_dir: str | Path | None = None, *,
     cache_dir: str | Path | None = None,
 ) -> ModelTriager:
     """Load encoder, heads and macros; raises if any is missing (the service then falls back).
 
-    `cache_dir`: where the quantized encoder is kept between starts (`ml.encoder.model_cache_dir`).
+    `heads_dir`: the heads to serve (None or "": the committed ones in ml/heads). `cache_dir`: where
+    the quantized encoder is kept between starts (`ml.encoder.model_cache_dir`).
     """
     from ml.encoder import load_encoder
 
-    heads = Heads.load(heads_dir)
+    heads = Heads.load(Path(heads_dir) if heads_dir else HEADS_DIR)
     return ModelTriager(load_encoder(backend, threads, cache_dir), heads, load_macros())

@@ -231,9 +231,8 @@ def load_service(
     backend = "torch" if kind == "torch" else "onnx"
 
     def loader() -> Triager:
-        from ml.heads import HEADS_DIR
         from ml.model import load_triager
 
-        return load_triager(backend, threads, Path(heads_dir) if heads_dir else HEADS_DIR, cache_dir=cache_dir)
+        return load_triager(backend, threads, heads_dir, cache_dir=cache_dir)
 
     return TriageService(loader=loader, max_batch=max_batch, max_wait=max_wait)

@@ -39,13 +39,13 @@ RECIPE = f"category={sorted(CATEGORY_SOLVER.items())};urgency=C0.5,balanced;sent
 ADDED = "added:"
 
 
-def _hand_labeled(source: str) -> bool:
-    return source == "labeled_tickets" or source.startswith(ADDED)
+def _kind(source: str) -> str:
+    """The source a row counts as: an added file counts as our hand-labeled tickets."""
+    return "labeled_tickets" if source.startswith(ADDED) else source
 
 
 def _weights(rows: Sequence[Example]) -> np.ndarray:
-    hand = SOURCE_WEIGHT["labeled_tickets"]
-    return np.array([hand if r.source.startswith(ADDED) else SOURCE_WEIGHT.get(r.source, 1.0) for r in rows])
+    return np.array([SOURCE_WEIGHT.get(_kind(r.source), 1.0) for r in rows])
 
 
 def fit(rows: Sequence[Example], vectors: np.ndarray, encoder_name: str) -> Heads:
@@ -70,7 +70,7 @@ def fit(rows: Sequence[Example], vectors: np.ndarray, encoder_name: str) -> Head
 
     urg_idx = [i for i, r in enumerate(rows) if r.urgency]
     level = np.array([URGENCY_LEVELS.index(rows[i].urgency) for i in urg_idx])
-    w_urg = np.array([1.0 if _hand_labeled(rows[i].source) else WEAK_URGENCY_WEIGHT for i in urg_idx])
+    w_urg = np.array([1.0 if _kind(rows[i].source) == "labeled_tickets" else WEAK_URGENCY_WEIGHT for i in urg_idx])
     feats = urgency_features(vectors[urg_idx], [texts[i] for i in urg_idx])
     urg_w, urg_b = [], []
     for threshold in (1, 2, 3):  # >= medium, >= high, critical: a cumulative (ordinal) model
